@@ -71,6 +71,7 @@ cli_run_child (cli_t *cli, char *const argv[])
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        signal (SIGPIPE, SIG_DFL); /* ignored dispositions survive exec */
         execvp (argv[0], argv);
         fprintf (stderr, "recon: cannot run %s: %s\n", argv[0], strerror (errno));
         _exit (127);
@@ -198,6 +199,9 @@ s_install_signals (void)
     /*  No SA_RESTART: blocking waits must return EINTR so we can react.  */
     sigaction (SIGINT, &sa, NULL);
     sigaction (SIGTERM, &sa, NULL);
+    /*  A closed pipe (recon … | head) must not kill us before we stop the
+        servers we started; writes fail with EPIPE instead.              */
+    signal (SIGPIPE, SIG_IGN);
 }
 
 int

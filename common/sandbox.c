@@ -152,6 +152,7 @@ s_child_setup (const recon_sandbox_t *sb, const char *log_path, int drop, int de
                pid_t parent)
 {
     setpgid (0, 0);
+    signal (SIGPIPE, SIG_DFL); /* the CLI ignores it; exec would keep that */
     int devnull = open ("/dev/null", O_RDONLY);
     if (devnull >= 0) {
         dup2 (devnull, STDIN_FILENO);

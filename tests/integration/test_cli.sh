@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_cli.sh — the recon and recon-gen command lines, run for real against
+# the sandbox PostgreSQL (RECON_DATABASE_URL): exit codes, messages that
+# name where a bad value came from, idempotent migrations, JSON logs,
+# deterministic generation and a demo that cleans up after itself.
+set -u
+RECON=$1
+GEN=$2
+pass=0
+fail=0
+work=$(mktemp -d /tmp/recon-cli-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+check() { # check NAME CONDITION-COMMAND...
+    local name=$1; shift
+    if "$@"; then pass=$((pass + 1)); echo "ok   $name"
+    else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+run() { # run CMD... -> sets rc, out, err
+    "$@" >"$work/out" 2>"$work/err"; rc=$?
+    out=$(cat "$work/out"); err=$(cat "$work/err")
+}
+has() { grep -q -- "$2" <<<"$1"; }
+
+: "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
+
+# --help everywhere, exit 0, usage on stdout
+for args in "--help" "db --help" "db migrate --help" "db status --help" "demo --help" \
+            "sandbox --help" "config --help"; do
+    run $RECON $args
+    check "recon $args" test $rc -eq 0 -a -n "$out"
+    check "recon $args prints usage" has "$out" "usage: recon"
+done
+run $RECON --version;          check "--version" has "$out" "recon 0."
+run $RECON;                    check "no command exits 2" test $rc -eq 2
+run $RECON frobnicate;         check "unknown command exits 2" test $rc -eq 2
+check "unknown command named" has "$err" "unknown command 'frobnicate'"
+run $RECON db migrate --only nope; check "unknown set exits 2" test $rc -eq 2
+
+# configuration errors name their source and exit 2
+run env RECON_GRACE_LEDGER=soon $RECON config
+check "bad env value exits 2" test $rc -eq 2
+check "bad env value names variable" has "$err" "RECON_GRACE_LEDGER: invalid value 'soon'"
+run env RECON_DATABSE_URL=x $RECON config
+check "typo in env var is an error" has "$err" "unknown setting 'RECON_DATABSE_URL'"
+printf 'log_format = json\ngrace_cancel = 1.5h\n' >"$work/recon.conf"
+run $RECON --config "$work/recon.conf" config
+check "bad config file exits 2" test $rc -eq 2
+check "bad config file names file:line" has "$err" "$work/recon.conf:2: invalid value '1.5h'"
+printf 'grace_cancel = 12h\n' >"$work/ok.conf"
+run env RECON_CONFIG="$work/ok.conf" RECON_GRACE_LEDGER=6h $RECON config
+check "config shows file source" has "$out" "grace_cancel = 12h  # $work/ok.conf:1"
+check "config shows env source" has "$out" "grace_ledger = 6h  # RECON_GRACE_LEDGER"
+run $RECON --log-format yaml config
+check "bad --log-format exits 2" test $rc -eq 2
+
+# migrations on a fresh database
+db="cli_$$"
+psql -q "$RECON_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+url="${RECON_DATABASE_URL/\/recon\?//$db?}"
+run env RECON_DATABASE_URL="$url" $RECON db status
+check "status on empty db exits 1" test $rc -eq 1
+check "status says behind" has "$out" "behind"
+run env RECON_DATABASE_URL="$url" $RECON --log-format json db migrate --reference
+check "migrate exits 0" test $rc -eq 0
+check "migrate reports version" has "$out" "recon        version 1 (1 applied now)"
+check "json log lines" test "$(grep -c '^{"ts":' <<<"$err")" -eq 3
+check "only json on stderr" test "$(grep -vc '^{"ts":' <<<"$err")" -eq 0
+run env RECON_DATABASE_URL="$url" $RECON db migrate --reference
+check "second migrate exits 0" test $rc -eq 0
+check "second migrate applies nothing" test "$(grep -c '(0 applied now)' <<<"$out")" -eq 3
+check "second migrate logs nothing" test -z "$err"
+run env RECON_DATABASE_URL="$url" $RECON db status
+check "status after migrate exits 0" test $rc -eq 0
+psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+
+run env RECON_DATABASE_URL="postgresql:///x?host=/nonexistent" $RECON db migrate
+check "unreachable db exits 3" test $rc -eq 3
+check "unreachable db explained" has "$err" "cannot connect to PostgreSQL"
+
+# the generator: help, argument errors, determinism, every label present
+run $GEN --help;               check "recon-gen --help" test $rc -eq 0 -a -n "$out"
+run $GEN --orders x --seed 1 --out "$work/g"; check "recon-gen bad --orders exits 2" test $rc -eq 2
+run $GEN --orders 3000 --seed 7 --out "$work/g1"; check "recon-gen runs" test $rc -eq 0
+run $GEN --orders 3000 --seed 7 --out "$work/g2"
+same=1
+for f in "$work"/g1/*; do cmp -s "$f" "$work/g2/$(basename "$f")" || same=0; done
+check "recon-gen is deterministic" test $same -eq 1
+run $GEN --orders 3000 --seed 8 --out "$work/g3"
+check "another seed differs" test "$(cmp -s "$work/g1/truth.csv" "$work/g3/truth.csv"; echo $?)" -ne 0
+labels=$(tail -n +2 "$work/g1/truth.csv" | cut -d, -f2 | tr '|' '\n' | sort -u | tr '\n' ' ')
+for l in in_sync refunded_in_full cancelled_clean awaiting_fulfillment awaiting_ledger \
+         awaiting_processor duplicate_charge overcharged charged_after_cancel \
+         charged_not_delivered dispute_open undercharged delivered_not_charged \
+         refunded_but_shipped missing_in_ledger missing_at_processor refund_not_in_ledger \
+         refund_not_at_processor currency_mismatch; do
+    check "truth has $l" has " $labels" " $l "
+done
+check "truth has one line per order" test "$(($(wc -l <"$work/g1/truth.csv") - 1))" -eq 3000
+
+# the demo runs in its own sandbox and leaves nothing behind
+before=$(ls -d /tmp/recon-sandbox-* 2>/dev/null | sort)
+run $RECON demo --orders 2000
+check "demo exits 0" test $rc -eq 0
+check "demo reports generated orders" has "$out" "Generated 2000 orders"
+check "demo finishes cleanly" has "$out" "everything it started has stopped"
+after=$(ls -d /tmp/recon-sandbox-* 2>/dev/null | sort)
+check "demo removed its sandbox" test "$before" = "$after"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
