@@ -11,7 +11,7 @@
     2 usage or configuration error, 3 runtime failure (database down, …).  */
 enum {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_FLAGGED = 1,
+    CLI_EXIT_FLAGGED = 1, /* also: an import kept rejected rows for review */
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_FAILURE = 3,
 };
@@ -30,6 +30,7 @@ typedef struct {
 } cli_command_t;
 
 int cli_db (cli_t *cli, int argc, char **argv);
+int cli_import (cli_t *cli, int argc, char **argv);
 int cli_sandbox (cli_t *cli, int argc, char **argv);
 int cli_demo (cli_t *cli, int argc, char **argv);
 int cli_config (cli_t *cli, int argc, char **argv);

@@ -25,6 +25,7 @@ s_on_signal (int sig)
 
 static const cli_command_t s_commands[] = {
     {"db", cli_db, "create or upgrade the database schemas (recon db migrate)"},
+    {"import", cli_import, "import processor reports, ledger and fulfillment files"},
     {"demo", cli_demo, "the whole loop on embedded defaults, in a throw-away sandbox"},
     {"sandbox", cli_sandbox, "run a throw-away PostgreSQL + Redis (and a command inside it)"},
     {"config", cli_config, "show the effective settings and where each came from"},
@@ -52,8 +53,8 @@ s_usage (FILE *out)
              "  -h, --help           this help; 'recon COMMAND --help' for a command\n"
              "  --version            print the version\n"
              "\n"
-             "Exit codes: 0 success, 1 mismatches open (recon run), 2 usage or\n"
-             "configuration error, 3 runtime failure.\n"
+             "Exit codes: 0 success, 1 mismatches open (recon run) or rows rejected\n"
+             "(recon import), 2 usage or configuration error, 3 runtime failure.\n"
              "\n");
     recon_config_print_help (out);
 }

@@ -84,8 +84,9 @@ static const struct {
 
 static const char *s_severity_names[] = {"critical", "high", "medium"};
 
-static const char *s_event_kinds[] = {"charge", "refund", "dispute", "dispute_reversal",
-                                      "charge_failure"};
+static const char *s_event_kinds[] = {"charge",         "refund",         "dispute",
+                                      "dispute_reversal", "charge_failure", "refund_failure",
+                                      "partial_capture_reversal"};
 static const char *s_event_statuses[] = {"succeeded", "pending", "failed"};
 static const char *s_ledger_kinds[] = {"charge", "refund"};
 static const char *s_fulfillment_statuses[] = {"none", "pending", "in_progress", "on_hold",
@@ -131,7 +132,10 @@ recon_state_from_name (const char *name)
     return -1;
 }
 
-int recon_event_kind_from_name (const char *n) { return s_lookup (s_event_kinds, 5, n, 0); }
+int recon_event_kind_from_name (const char *n)
+{
+    return s_lookup (s_event_kinds, RECON_EVENT_KIND_COUNT, n, 0);
+}
 int recon_event_status_from_name (const char *n) { return s_lookup (s_event_statuses, 3, n, 0); }
 int recon_ledger_kind_from_name (const char *n) { return s_lookup (s_ledger_kinds, 2, n, 0); }
 int recon_fulfillment_status_from_name (const char *n)
@@ -311,6 +315,14 @@ s_scan_events (const recon_order_facts_t *facts, int64_t as_of, s_scan_t *s)
         case RECON_EVENT_CHARGE_FAILURE:
             rc = s_add (&s->f.captured, -e->amount_minor);
             s->f.captures--;
+            break;
+        case RECON_EVENT_PARTIAL_CAPTURE_REVERSAL:
+            rc = s_add (&s->f.captured, -e->amount_minor);
+            break;
+        case RECON_EVENT_REFUND_FAILURE:
+            rc = s_add (&s->f.refunded_processor, -e->amount_minor);
+            break;
+        case RECON_EVENT_KIND_COUNT:
             break;
         case RECON_EVENT_REFUND:
             rc = s_add (&s->f.refunded_processor, e->amount_minor);

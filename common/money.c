@@ -1,4 +1,4 @@
-/*  money.c — ISO 4217 exponents and minor-unit formatting.
+/*  money.c — ISO 4217 exponents, minor-unit formatting and parsing.
 
     Design decision: the table lists only the currencies whose exponent is
     not 2; ISO 4217 (amendment 179) names each of them, so "not listed"
@@ -94,4 +94,109 @@ recon_money_format (char *buf, size_t size, int64_t minor, int exponent,
     }
     buf[pos] = '\0';
     return (int) pos;
+}
+
+/*  Parsing validates the whole shape first and only then accumulates the
+    value, so the error reported does not depend on where overflow happens
+    to strike: a malformed amount is SYNTAX even when it is also huge.    */
+static int
+s_is_digit (char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*  Appends digit D to *V unless that would pass LIMIT.                    */
+static int
+s_push_digit (uint64_t *v, unsigned d, uint64_t limit)
+{
+    if (*v > (limit - d) / 10)
+        return -1;
+    *v = *v * 10 + d;
+    return 0;
+}
+
+int
+recon_money_parse (const char *text, size_t len, int exponent,
+                   char decimal_mark, int64_t *out)
+{
+    if ((!text && len) || !out || exponent < 0 || exponent > 4
+        || (decimal_mark != '.' && decimal_mark != ','))
+        return RECON_MONEY_ARGUMENT;
+    if (len == 0)
+        return RECON_MONEY_EMPTY;
+
+    const char *p = text, *end = text + len;
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    if (p == end)
+        return RECON_MONEY_EMPTY;
+
+    int negative = 0;
+    if (*p == '+' || *p == '-') {
+        negative = *p == '-';
+        p++;
+    }
+    const char *int_start = p;
+    while (p < end && s_is_digit (*p))
+        p++;
+    const char *int_end = p;
+    const char *frac_start = p, *frac_end = p;
+    if (p < end && *p == decimal_mark) {
+        frac_start = ++p;
+        while (p < end && s_is_digit (*p))
+            p++;
+        frac_end = p;
+        if (frac_end == frac_start)
+            return RECON_MONEY_SYNTAX;
+    }
+    if (p != end || int_end == int_start)
+        return RECON_MONEY_SYNTAX;
+
+    size_t nfrac = (size_t) (frac_end - frac_start);
+    for (size_t i = (size_t) exponent; i < nfrac; i++)
+        if (frac_start[i] != '0')
+            return RECON_MONEY_PRECISION;
+
+    /*  The magnitude is built as unsigned so INT64_MIN, whose magnitude is
+        INT64_MAX + 1, is reachable without signed overflow.               */
+    uint64_t limit = (uint64_t) INT64_MAX + (negative ? 1u : 0u);
+    uint64_t v = 0;
+    for (const char *q = int_start; q < int_end; q++)
+        if (s_push_digit (&v, (unsigned) (*q - '0'), limit) < 0)
+            return RECON_MONEY_OVERFLOW;
+    for (size_t i = 0; i < (size_t) exponent; i++) {
+        unsigned d = i < nfrac ? (unsigned) (frac_start[i] - '0') : 0;
+        if (s_push_digit (&v, d, limit) < 0)
+            return RECON_MONEY_OVERFLOW;
+    }
+    if (!negative)
+        *out = (int64_t) v;
+    else if (v == (uint64_t) INT64_MAX + 1)
+        *out = INT64_MIN;
+    else
+        *out = -(int64_t) v;
+    return 0;
+}
+
+const char *
+recon_money_strerror (int code)
+{
+    switch (code) {
+    case 0:
+        return "valid amount";
+    case RECON_MONEY_EMPTY:
+        return "empty amount";
+    case RECON_MONEY_SYNTAX:
+        return "not a decimal amount";
+    case RECON_MONEY_PRECISION:
+        return "more decimal places than the currency allows";
+    case RECON_MONEY_OVERFLOW:
+        return "amount out of range";
+    case RECON_MONEY_ARGUMENT:
+        return "invalid currency exponent or decimal mark";
+    default:
+        return "invalid amount";
+    }
 }

@@ -15,7 +15,10 @@ typedef enum {
     RECON_EVENT_REFUND,
     RECON_EVENT_DISPUTE,
     RECON_EVENT_DISPUTE_REVERSAL,
-    RECON_EVENT_CHARGE_FAILURE,
+    RECON_EVENT_CHARGE_FAILURE,       /* a capture that later failed: undoes it */
+    RECON_EVENT_REFUND_FAILURE,       /* a refund that failed: money came back */
+    RECON_EVENT_PARTIAL_CAPTURE_REVERSAL, /* the uncaptured rest of a capture released */
+    RECON_EVENT_KIND_COUNT,
 } recon_event_kind_t;
 
 typedef enum {
@@ -121,9 +124,9 @@ typedef enum {
 
 /*  The figures the rules are computed from, kept as evidence.             */
 typedef struct {
-    int64_t captured;        /* C: charges − charge failures */
+    int64_t captured;        /* C: charges − charge failures − partial capture reversals */
     int64_t captures;        /* n */
-    int64_t refunded_processor; /* Rp */
+    int64_t refunded_processor; /* Rp: refunds − refund failures */
     int64_t disputed_open;   /* D */
     int64_t open_disputes;
     int64_t ledger_charged;  /* L */

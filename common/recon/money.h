@@ -30,4 +30,44 @@ int recon_currency_normalize (const char *code, char *out);
 int recon_money_format (char *buf, size_t size, int64_t minor, int exponent,
                         char decimal_mark);
 
+/*  Result codes of recon_money_parse (0 is success).                       */
+enum {
+    RECON_MONEY_EMPTY = -1,     /* nothing but spaces                      */
+    RECON_MONEY_SYNTAX = -2,    /* not [+-]digits[MARK digits]             */
+    RECON_MONEY_PRECISION = -3, /* a non-zero digit beyond the exponent    */
+    RECON_MONEY_OVERFLOW = -4,  /* magnitude does not fit int64 minor units */
+    RECON_MONEY_ARGUMENT = -5,  /* exponent not 0..4 or mark not '.'/','   */
+};
+
+/*  Parses the LEN bytes at TEXT (no NUL needed; TEXT may be NULL when LEN
+    is 0) as a decimal amount straight into minor units of a currency with
+    EXPONENT (0..4) fraction digits: with exponent 2, "42.00", "42" and
+    "42.0" give 4200 and "-0.05" gives -5; with exponent 0, "4200" gives 4200.
+
+    Accepted: optional surrounding ASCII spaces, one optional leading '+' or
+    '-', at least one integer digit, then optionally DECIMAL_MARK ('.' or
+    ',') followed by at least one digit. Leading zeros are accepted. Fraction
+    digits beyond EXPONENT are accepted only when they are all '0' ("42.000"
+    with exponent 2), because they do not change the value; any other extra
+    digit is RECON_MONEY_PRECISION — amounts are never rounded.
+
+    Rejected (RECON_MONEY_SYNTAX): ".5" and "1." (no report writes them, and
+    accepting them would hide a truncated field), a bare sign or mark, two
+    signs, inner spaces, grouping separators (the mark that is not
+    DECIMAL_MARK is never accepted, so "1,234.00" fails), exponents ("1e3"),
+    hex, "NaN", "Inf" and any other byte. Only spaces: RECON_MONEY_EMPTY.
+    The full int64 range is accepted, INT64_MIN included
+    ("-92233720368547758.08" with exponent 2); beyond it, RECON_MONEY_OVERFLOW.
+    When several problems exist, SYNTAX wins over PRECISION over OVERFLOW.
+
+    Returns 0 and sets *OUT, or one of the negative codes above; *OUT is
+    left untouched on failure.                                              */
+int recon_money_parse (const char *text, size_t len, int exponent,
+                       char decimal_mark, int64_t *out);
+
+/*  Short English reason for a recon_money_parse result, for reject
+    messages ("more decimal places than the currency allows"). Never NULL;
+    the string is static.                                                   */
+const char *recon_money_strerror (int code);
+
 #endif

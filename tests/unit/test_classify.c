@@ -337,6 +337,21 @@ test_money_shapes (void **state)
     assert_string_equal (s_classify (&o), "in_sync");
     assert_int_equal (o.out.figures.captures, 1);
 
+    /*  A refund that failed gave the money back: nothing to book.          */
+    s_normal (&o);
+    REFUND (&o, 4200, H (60));
+    s_event (&o, RECON_EVENT_REFUND_FAILURE, RECON_EVENT_SUCCEEDED, 4200, "USD", H (59));
+    assert_string_equal (s_classify (&o), "in_sync");
+    assert_int_equal (o.out.figures.refunded_processor, 0);
+
+    /*  Authorised 50.00, captured 42.00: the released rest is not money.   */
+    s_normal (&o);
+    o.ev[0].amount_minor = 5000;
+    s_event (&o, RECON_EVENT_PARTIAL_CAPTURE_REVERSAL, RECON_EVENT_SUCCEEDED, 800, "USD", H (99));
+    assert_string_equal (s_classify (&o), "in_sync");
+    assert_int_equal (o.out.figures.captured, 4200);
+    assert_int_equal (o.out.figures.captures, 1);
+
     /*  Pending and failed events are not money.                           */
     s_normal (&o);
     s_event (&o, RECON_EVENT_CHARGE, RECON_EVENT_PENDING, 4200, "USD", H (90));

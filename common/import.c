@@ -1,0 +1,442 @@
+/*  import.c — one file, one transaction: CSV → checks → COPY → merge.
+
+    Design decision: rows are checked in C while streaming (constant
+    memory), good rows go straight into a COPY to a temporary table, and
+    rejected rows are spooled to an unlinked temporary file and COPYed into
+    recon.import_rejects after — one connection, one transaction, so a
+    crash half-way leaves nothing behind and a re-run starts clean.        */
+#include "recon/import.h"
+#include "import_map.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define S_FLUSH_AT (256 * 1024)
+
+typedef struct {
+    recon_db_t *db;
+    const recon_import_options_t *opt;
+    const import_format_t *fmt;
+    const char *path;
+    recon_import_result_t *res;
+    recon_csv_t *csv;
+    import_row_t row;
+    import_buf_t copy;    /* staging lines waiting to be sent */
+    import_buf_t rejects; /* reject lines waiting to be spooled */
+    FILE *spool;
+    char import_id[24];
+} s_job_t;
+
+static void
+s_fail (s_job_t *job, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_fail (s_job_t *job, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (job->res->errstr, sizeof job->res->errstr, fmt, ap);
+    va_end (ap);
+}
+
+int
+recon_import_format_known (recon_import_source_t source, const char *format)
+{
+    return import_format_find (source, format) != NULL;
+}
+
+static const char *
+s_source_name (recon_import_source_t source)
+{
+    return source == RECON_IMPORT_PROCESSOR ? "processor"
+           : source == RECON_IMPORT_LEDGER  ? "ledger"
+                                            : "fulfillment";
+}
+
+/*  Appends TEXT with every byte that is not valid UTF-8 (or is NUL) shown
+    as \xNN, so the raw line of a reject can always be stored.             */
+static void
+s_buf_raw (import_buf_t *b, const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *) text, *end = p + n;
+    while (p < end) {
+        const unsigned char *start = p;
+        while (p < end && *p && *p < 0x80)
+            p++;
+        if (p > start)
+            import_buf_text (b, (const char *) start, (size_t) (p - start));
+        if (p == end)
+            break;
+        int extra = *p >= 0xf0 && *p <= 0xf4 ? 3 : *p >= 0xe0 && *p < 0xf0 ? 2
+                  : *p >= 0xc2 && *p < 0xe0 ? 1 : -1;
+        int ok = extra > 0 && end - p > extra;
+        for (int k = 1; ok && k <= extra; k++)
+            ok = (p[k] & 0xc0) == 0x80;
+        if (ok && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)
+                   || (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+            ok = 0;
+        if (ok) {
+            import_buf_text (b, (const char *) p, (size_t) extra + 1);
+            p += extra + 1;
+        } else {
+            char esc[8];
+            snprintf (esc, sizeof esc, "\\x%02X", *p++);
+            import_buf_cstr (b, esc);
+        }
+    }
+}
+
+static int
+s_spool_flush (s_job_t *job)
+{
+    if (job->rejects.len && fwrite (job->rejects.data, 1, job->rejects.len, job->spool)
+                                != job->rejects.len) {
+        s_fail (job, "cannot write the rejects spool: %s", strerror (errno));
+        return -1;
+    }
+    job->rejects.len = 0;
+    return 0;
+}
+
+static int
+s_reject (s_job_t *job, long line, const char *field, const char *reason)
+{
+    import_buf_t *b = &job->rejects;
+    import_buf_cstr (b, job->import_id);
+    import_buf_tab (b);
+    s_buf_raw (b, job->path, strlen (job->path));
+    import_buf_tab (b);
+    import_buf_int (b, line);
+    import_buf_tab (b);
+    if (field)
+        s_buf_raw (b, field, strlen (field));
+    else
+        import_buf_null (b);
+    import_buf_tab (b);
+    s_buf_raw (b, reason, strlen (reason));
+    import_buf_tab (b);
+    size_t raw_len = 0;
+    const char *raw = job->csv ? recon_csv_raw (job->csv, &raw_len) : "";
+    s_buf_raw (b, raw ? raw : "", raw ? raw_len : 0);
+    import_buf_end (b);
+    job->res->rejected++;
+    if (job->opt->on_reject)
+        job->opt->on_reject (job->opt->on_reject_arg, job->path, line, field, reason);
+    if (b->failed) {
+        s_fail (job, "out of memory");
+        return -1;
+    }
+    return b->len > S_FLUSH_AT ? s_spool_flush (job) : 0;
+}
+
+static void
+s_count_skip (recon_import_result_t *res, const char *category)
+{
+    res->skipped++;
+    int i;
+    for (i = 0; i < res->ncategories; i++)
+        if (strcmp (res->categories[i].name, category) == 0)
+            break;
+    if (i == res->ncategories) {
+        if (res->ncategories == RECON_IMPORT_MAX_CATEGORIES) {
+            /*  The last slot collects every further category.             */
+            i = RECON_IMPORT_MAX_CATEGORIES - 1;
+            snprintf (res->categories[i].name, sizeof res->categories[i].name, "(other)");
+        } else {
+            res->ncategories++;
+            snprintf (res->categories[i].name, sizeof res->categories[i].name, "%s", category);
+        }
+    }
+    res->categories[i].count++;
+}
+
+static int
+s_exec (s_job_t *job, const char *sql)
+{
+    if (recon_db_exec (job->db, sql) < 0) {
+        s_fail (job, "%s", recon_db_errstr (job->db));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_begin (s_job_t *job)
+{
+    if (s_exec (job, "BEGIN") < 0 || s_exec (job, job->fmt->staging_sql) < 0)
+        return -1;
+    const char *params[] = {s_source_name (job->fmt->source), job->fmt->format, job->path};
+    PGresult *r = recon_db_query (job->db,
+        "INSERT INTO recon.imports (source, format, file_name) VALUES ($1, $2, $3) "
+        "RETURNING import_id", 3, params);
+    if (!r) {
+        s_fail (job, "%s", recon_db_errstr (job->db));
+        return -1;
+    }
+    snprintf (job->import_id, sizeof job->import_id, "%s", PQgetvalue (r, 0, 0));
+    job->res->import_id = atoll (job->import_id);
+    PQclear (r);
+    return 0;
+}
+
+/*  Finds each format column in the header. Returns the name of the first
+    missing required column, or NULL.                                       */
+static const char *
+s_resolve_columns (s_job_t *job)
+{
+    for (int c = 0; c < IMPORT_MAX_COLUMNS && job->fmt->columns[c].name; c++) {
+        const char *name = job->fmt->columns[c].name;
+        job->row.cols[c] = job->fmt->case_insensitive_header
+                               ? recon_csv_column_ci (job->csv, name)
+                               : recon_csv_column (job->csv, name);
+        if (job->row.cols[c] < 0 && job->fmt->columns[c].required)
+            return name;
+    }
+    return NULL;
+}
+
+static int
+s_send_copy (s_job_t *job)
+{
+    if (job->copy.failed) {
+        s_fail (job, "out of memory");
+        return -1;
+    }
+    if (job->copy.len
+        && PQputCopyData (recon_db_conn (job->db), job->copy.data, (int) job->copy.len) != 1) {
+        s_fail (job, "COPY failed: %s", PQerrorMessage (recon_db_conn (job->db)));
+        return -1;
+    }
+    job->copy.len = 0;
+    return 0;
+}
+
+static int
+s_end_copy (s_job_t *job, const char *error)
+{
+    PGconn *conn = recon_db_conn (job->db);
+    if (PQputCopyEnd (conn, error) != 1) {
+        s_fail (job, "COPY failed: %s", PQerrorMessage (conn));
+        return -1;
+    }
+    PGresult *r = PQgetResult (conn);
+    int ok = PQresultStatus (r) == PGRES_COMMAND_OK;
+    if (!ok && !error) {
+        recon_db_fail (job->db, r, "COPY");
+        s_fail (job, "%s", recon_db_errstr (job->db));
+    }
+    PQclear (r);
+    while ((r = PQgetResult (conn)))
+        PQclear (r);
+    return ok ? 0 : -1;
+}
+
+static int
+s_start_copy (s_job_t *job, const char *sql)
+{
+    PGresult *r = PQexec (recon_db_conn (job->db), sql);
+    int ok = PQresultStatus (r) == PGRES_COPY_IN;
+    if (!ok) {
+        recon_db_fail (job->db, r, "COPY");
+        s_fail (job, "%s", recon_db_errstr (job->db));
+    }
+    PQclear (r);
+    return ok ? 0 : -1;
+}
+
+/*  Streams every record: good ones into the COPY, the rest counted.       */
+static int
+s_stream_rows (s_job_t *job)
+{
+    if (s_start_copy (job, "COPY recon_import_staging FROM STDIN") < 0)
+        return -1;
+    int rc;
+    while ((rc = recon_csv_next (job->csv)) != 0) {
+        long line = recon_csv_line (job->csv);
+        if (recon_csv_is_fatal (rc)) {
+            s_fail (job, "%s: %s", job->path, recon_csv_errstr (job->csv));
+            goto fail;
+        }
+        job->res->rows++;
+        if (rc < 0) {
+            if (s_reject (job, line, NULL, recon_csv_errstr (job->csv)) < 0)
+                goto fail;
+            continue;
+        }
+        size_t mark = job->copy.len;
+        int verdict = job->fmt->map (&job->row, &job->copy);
+        if (verdict == IMPORT_ROW_OK) {
+            import_buf_int (&job->copy, line);
+            import_buf_end (&job->copy);
+        } else {
+            job->copy.len = mark;
+            if (verdict == IMPORT_ROW_SKIP)
+                s_count_skip (job->res, job->row.skip_category);
+            else if (s_reject (job, line, job->row.reject_field, job->row.reject_reason) < 0)
+                goto fail;
+        }
+        if (job->copy.len > S_FLUSH_AT && s_send_copy (job) < 0)
+            goto fail;
+    }
+    if (s_send_copy (job) < 0)
+        goto fail;
+    return s_end_copy (job, NULL);
+fail:
+    s_end_copy (job, "import aborted");
+    return -1;
+}
+
+/*  COPYs the spooled rejects into recon.import_rejects.                    */
+static int
+s_store_rejects (s_job_t *job)
+{
+    if (s_spool_flush (job) < 0)
+        return -1;
+    if (job->res->rejected == 0)
+        return 0;
+    if (s_start_copy (job, "COPY recon.import_rejects (import_id, file_name, line, field, reason, "
+                           "raw) FROM STDIN") < 0)
+        return -1;
+    rewind (job->spool);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread (chunk, 1, sizeof chunk, job->spool)) > 0)
+        if (PQputCopyData (recon_db_conn (job->db), chunk, (int) n) != 1) {
+            s_end_copy (job, "spool read failed");
+            return -1;
+        }
+    return s_end_copy (job, NULL);
+}
+
+static int
+s_finish (s_job_t *job)
+{
+    recon_import_result_t *res = job->res;
+    /*  In-file rejects found by SQL are added by finalize; what remains is
+        rows that were already there.                                      */
+    res->duplicate = res->rows - res->imported - res->updated - res->skipped - res->rejected;
+    char counts[6][24], *cats = NULL;
+    size_t cats_len = 0;
+    FILE *mem = open_memstream (&cats, &cats_len);
+    if (!mem) {
+        s_fail (job, "out of memory");
+        return -1;
+    }
+    fputc ('{', mem);
+    for (int i = 0; i < res->ncategories; i++) {
+        /*  Category names come from the file: keep only safe characters. */
+        fprintf (mem, "%s\"", i ? "," : "");
+        for (const char *c = res->categories[i].name; *c; c++)
+            if ((unsigned char) *c >= 0x20 && *c != '"' && *c != '\\' && (unsigned char) *c < 0x80)
+                fputc (*c, mem);
+        fprintf (mem, "\":%lld", (long long) res->categories[i].count);
+    }
+    fputc ('}', mem);
+    fclose (mem);
+    snprintf (counts[0], 24, "%lld", (long long) res->imported);
+    snprintf (counts[1], 24, "%lld", (long long) res->duplicate);
+    snprintf (counts[2], 24, "%lld", (long long) res->skipped);
+    snprintf (counts[3], 24, "%lld", (long long) res->rejected);
+    snprintf (counts[4], 24, "%lld", (long long) res->updated);
+    const char *params[] = {job->import_id, counts[0], counts[1], counts[2], counts[3], cats,
+                            counts[4]};
+    PGresult *r = recon_db_query (job->db,
+        "UPDATE recon.imports SET finished_at = clock_timestamp(), rows_imported = $2, "
+        "rows_duplicate = $3, rows_skipped = $4, rows_rejected = $5, "
+        "skipped_by_category = $6::jsonb, rows_updated = $7 WHERE import_id = $1",
+        7, params);
+    free (cats);
+    if (!r) {
+        s_fail (job, "%s", recon_db_errstr (job->db));
+        return -1;
+    }
+    PQclear (r);
+    return s_exec (job, "COMMIT");
+}
+
+static int
+s_run (s_job_t *job)
+{
+    if (s_begin (job) < 0)
+        return -1;
+    int hrc = recon_csv_read_header (job->csv);
+    const char *missing = hrc < 0 ? NULL : s_resolve_columns (job);
+    if (hrc < 0 || missing) {
+        char reason[300];
+        if (hrc < 0)
+            snprintf (reason, sizeof reason, "cannot read the header: %s",
+                      recon_csv_errstr (job->csv));
+        else
+            snprintf (reason, sizeof reason, "the header has no column '%s' (is --format %s "
+                      "right for this file?)", missing, job->fmt->format);
+        if (s_reject (job, 1, missing, reason) < 0)
+            return -1;
+        job->res->rows = 1; /* the header line itself is what was kept */
+    } else {
+        job->row.csv = job->csv;
+        job->row.decimal_mark = job->opt->decimal_mark ? job->opt->decimal_mark : '.';
+        job->row.processor = job->opt->processor ? job->opt->processor : job->fmt->format;
+        if (s_stream_rows (job) < 0)
+            return -1;
+        if (job->fmt->finalize (job->db, job->import_id, job->path, job->res) < 0) {
+            s_fail (job, "%s", recon_db_errstr (job->db));
+            return -1;
+        }
+    }
+    if (s_store_rejects (job) < 0)
+        return -1;
+    return s_finish (job);
+}
+
+int
+recon_import_file (recon_db_t *db, const recon_import_options_t *opt, const char *path,
+                   recon_import_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    s_job_t job = {.db = db, .opt = opt, .path = path, .res = result};
+    for (int c = 0; c < IMPORT_MAX_COLUMNS; c++)
+        job.row.cols[c] = -1;
+    int rc = -1, fd = -1;
+    job.fmt = import_format_find (opt->source, opt->format);
+    if (!job.fmt) {
+        s_fail (&job, "unknown %s format '%s'", s_source_name (opt->source),
+                opt->format ? opt->format : "");
+        return -1;
+    }
+    if (!recon_db_ok (db)) {
+        s_fail (&job, "%s", recon_db_errstr (db));
+        return -1;
+    }
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        s_fail (&job, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    job.csv = recon_csv_new (fd, path);
+    job.spool = tmpfile ();
+    if (!job.csv || !job.spool) {
+        s_fail (&job, "out of memory or no temporary file");
+        goto done;
+    }
+    rc = s_run (&job);
+    if (rc < 0) {
+        /*  Keep the first error: the rollback must not overwrite it.      */
+        PQclear (PQexec (recon_db_conn (db), "ROLLBACK"));
+        result->rows = result->imported = result->updated = result->duplicate = 0;
+        result->skipped = result->rejected = 0;
+    }
+done:
+    recon_csv_destroy (&job.csv);
+    if (job.spool)
+        fclose (job.spool);
+    free (job.copy.data);
+    free (job.rejects.data);
+    close (fd);
+    return rc;
+}

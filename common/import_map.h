@@ -1,0 +1,68 @@
+/*  import_map.h — internal: the formats recon_import_file understands.
+
+    Each format names the columns it reads (found by header name, in any
+    order; extra columns ignored) and maps one CSV record to one line of
+    its COPY staging table, or says why the row is skipped or rejected.   */
+#ifndef RECON_IMPORT_MAP_H
+#define RECON_IMPORT_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recon/csv.h"
+#include "recon/import.h"
+
+/*  A growable buffer of COPY text-format lines.                            */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed; /* out of memory */
+} import_buf_t;
+
+void import_buf_text (import_buf_t *b, const char *s, size_t n);
+void import_buf_cstr (import_buf_t *b, const char *s);
+void import_buf_int (import_buf_t *b, int64_t v);
+void import_buf_time (import_buf_t *b, int64_t t);
+void import_buf_null (import_buf_t *b);
+void import_buf_tab (import_buf_t *b);
+void import_buf_end (import_buf_t *b);
+
+enum { IMPORT_ROW_OK, IMPORT_ROW_SKIP, IMPORT_ROW_REJECT };
+
+#define IMPORT_MAX_COLUMNS 16
+
+typedef struct {
+    const recon_csv_t *csv;
+    int cols[IMPORT_MAX_COLUMNS]; /* header index per format column, -1 if absent */
+    char decimal_mark;
+    const char *processor;
+    char skip_category[40];       /* set on IMPORT_ROW_SKIP */
+    const char *reject_field;     /* set on IMPORT_ROW_REJECT (a column name) */
+    char reject_reason[300];
+} import_row_t;
+
+typedef struct {
+    const char *name;
+    int required;
+} import_column_t;
+
+typedef struct import_format import_format_t;
+
+struct import_format {
+    recon_import_source_t source;
+    const char *format;
+    int case_insensitive_header;
+    import_column_t columns[IMPORT_MAX_COLUMNS]; /* terminated by a NULL name */
+    /*  Appends one staging line to OUT (without the source line, which the
+        engine adds last) or returns SKIP/REJECT with ROW filled in.       */
+    int (*map) (import_row_t *row, import_buf_t *out);
+    const char *staging_sql; /* creates temp table recon_import_staging */
+    /*  Merges the staging table into the real tables; fills counts.       */
+    int (*finalize) (recon_db_t *db, const char *import_id, const char *file,
+                     recon_import_result_t *res);
+};
+
+/*  The format for SOURCE and NAME, or NULL.                                */
+const import_format_t *import_format_find (recon_import_source_t source, const char *name);
+
+#endif
