@@ -720,7 +720,8 @@ recon_csv_field (const recon_csv_t *csv, size_t i, size_t *len)
 const char *
 recon_csv_raw (const recon_csv_t *csv, size_t *len)
 {
-    *len = csv->raw_len;
+    if (len)
+        *len = csv->raw_len;
     if (!csv->win)
         return "";
     return (const char *) csv->win + csv->rec_off;

@@ -27,8 +27,8 @@ typedef struct {
     recon_import_result_t *res;
     recon_csv_t *csv;
     import_row_t row;
-    import_buf_t copy;    /* staging lines waiting to be sent */
-    import_buf_t rejects; /* reject lines waiting to be spooled */
+    recon_copybuf_t copy;    /* staging lines waiting to be sent */
+    recon_copybuf_t rejects; /* reject lines waiting to be spooled */
     FILE *spool;
     char import_id[24];
 } s_job_t;
@@ -59,39 +59,6 @@ s_source_name (recon_import_source_t source)
                                             : "fulfillment";
 }
 
-/*  Appends TEXT with every byte that is not valid UTF-8 (or is NUL) shown
-    as \xNN, so the raw line of a reject can always be stored.             */
-static void
-s_buf_raw (import_buf_t *b, const char *text, size_t n)
-{
-    const unsigned char *p = (const unsigned char *) text, *end = p + n;
-    while (p < end) {
-        const unsigned char *start = p;
-        while (p < end && *p && *p < 0x80)
-            p++;
-        if (p > start)
-            import_buf_text (b, (const char *) start, (size_t) (p - start));
-        if (p == end)
-            break;
-        int extra = *p >= 0xf0 && *p <= 0xf4 ? 3 : *p >= 0xe0 && *p < 0xf0 ? 2
-                  : *p >= 0xc2 && *p < 0xe0 ? 1 : -1;
-        int ok = extra > 0 && end - p > extra;
-        for (int k = 1; ok && k <= extra; k++)
-            ok = (p[k] & 0xc0) == 0x80;
-        if (ok && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)
-                   || (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-            ok = 0;
-        if (ok) {
-            import_buf_text (b, (const char *) p, (size_t) extra + 1);
-            p += extra + 1;
-        } else {
-            char esc[8];
-            snprintf (esc, sizeof esc, "\\x%02X", *p++);
-            import_buf_cstr (b, esc);
-        }
-    }
-}
-
 static int
 s_spool_flush (s_job_t *job)
 {
@@ -107,24 +74,24 @@ s_spool_flush (s_job_t *job)
 static int
 s_reject (s_job_t *job, long line, const char *field, const char *reason)
 {
-    import_buf_t *b = &job->rejects;
-    import_buf_cstr (b, job->import_id);
-    import_buf_tab (b);
-    s_buf_raw (b, job->path, strlen (job->path));
-    import_buf_tab (b);
-    import_buf_int (b, line);
-    import_buf_tab (b);
+    recon_copybuf_t *b = &job->rejects;
+    recon_copybuf_cstr (b, job->import_id);
+    recon_copybuf_tab (b);
+    recon_copybuf_raw (b, job->path, strlen (job->path));
+    recon_copybuf_tab (b);
+    recon_copybuf_int (b, line);
+    recon_copybuf_tab (b);
     if (field)
-        s_buf_raw (b, field, strlen (field));
+        recon_copybuf_raw (b, field, strlen (field));
     else
-        import_buf_null (b);
-    import_buf_tab (b);
-    s_buf_raw (b, reason, strlen (reason));
-    import_buf_tab (b);
+        recon_copybuf_null (b);
+    recon_copybuf_tab (b);
+    recon_copybuf_raw (b, reason, strlen (reason));
+    recon_copybuf_tab (b);
     size_t raw_len = 0;
     const char *raw = job->csv ? recon_csv_raw (job->csv, &raw_len) : "";
-    s_buf_raw (b, raw ? raw : "", raw ? raw_len : 0);
-    import_buf_end (b);
+    recon_copybuf_raw (b, raw ? raw : "", raw ? raw_len : 0);
+    recon_copybuf_end (b);
     job->res->rejected++;
     if (job->opt->on_reject)
         job->opt->on_reject (job->opt->on_reject_arg, job->path, line, field, reason);
@@ -272,8 +239,8 @@ s_stream_rows (s_job_t *job)
         size_t mark = job->copy.len;
         int verdict = job->fmt->map (&job->row, &job->copy);
         if (verdict == IMPORT_ROW_OK) {
-            import_buf_int (&job->copy, line);
-            import_buf_end (&job->copy);
+            recon_copybuf_int (&job->copy, line);
+            recon_copybuf_end (&job->copy);
         } else {
             job->copy.len = mark;
             if (verdict == IMPORT_ROW_SKIP)
@@ -360,6 +327,30 @@ s_finish (s_job_t *job)
     return s_exec (job, "COMMIT");
 }
 
+/*  Rejects the merge found (conflicts with stored rows, repeated keys in
+    the file) are already in the table; tell the caller about them too.
+    Row-level rejects are still in the spool at this point.              */
+static int
+s_report_sql_rejects (s_job_t *job)
+{
+    if (!job->opt->on_reject)
+        return 0;
+    const char *params[] = {job->import_id};
+    PGresult *r = recon_db_query (job->db,
+        "SELECT line, field, reason FROM recon.import_rejects WHERE import_id = $1 "
+        "ORDER BY line LIMIT 100", 1, params);
+    if (!r) {
+        s_fail (job, "%s", recon_db_errstr (job->db));
+        return -1;
+    }
+    for (int i = 0; i < PQntuples (r); i++)
+        job->opt->on_reject (job->opt->on_reject_arg, job->path, atol (PQgetvalue (r, i, 0)),
+                             PQgetisnull (r, i, 1) ? NULL : PQgetvalue (r, i, 1),
+                             PQgetvalue (r, i, 2));
+    PQclear (r);
+    return 0;
+}
+
 static int
 s_run (s_job_t *job)
 {
@@ -388,6 +379,8 @@ s_run (s_job_t *job)
             s_fail (job, "%s", recon_db_errstr (job->db));
             return -1;
         }
+        if (s_report_sql_rejects (job) < 0)
+            return -1;
     }
     if (s_store_rejects (job) < 0)
         return -1;

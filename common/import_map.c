@@ -17,91 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- COPY text buffer --------------------------------------------------- */
-
-static int
-s_reserve (import_buf_t *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *data = realloc (b->data, cap);
-    if (!data) {
-        b->failed = 1;
-        return -1;
-    }
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-void
-import_buf_text (import_buf_t *b, const char *s, size_t n)
-{
-    /*  Worst case every byte needs a backslash.                           */
-    if (s_reserve (b, 2 * n) < 0)
-        return;
-    char *out = b->data + b->len;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        switch (c) {
-        case '\\': *out++ = '\\'; *out++ = '\\'; break;
-        case '\t': *out++ = '\\'; *out++ = 't'; break;
-        case '\n': *out++ = '\\'; *out++ = 'n'; break;
-        case '\r': *out++ = '\\'; *out++ = 'r'; break;
-        default: *out++ = c;
-        }
-    }
-    b->len = (size_t) (out - b->data);
-}
-
-void
-import_buf_cstr (import_buf_t *b, const char *s)
-{
-    import_buf_text (b, s, strlen (s));
-}
-
-void
-import_buf_int (import_buf_t *b, int64_t v)
-{
-    if (s_reserve (b, 24) < 0)
-        return;
-    b->len += (size_t) snprintf (b->data + b->len, 24, "%lld", (long long) v);
-}
-
-void
-import_buf_time (import_buf_t *b, int64_t t)
-{
-    if (s_reserve (b, RECON_TIMESTAMP_BUFSIZE) < 0)
-        return;
-    b->len += (size_t) recon_timestamp_format (t, b->data + b->len);
-}
-
-void
-import_buf_null (import_buf_t *b)
-{
-    if (s_reserve (b, 2) == 0) {
-        b->data[b->len++] = '\\';
-        b->data[b->len++] = 'N';
-    }
-}
-
-void
-import_buf_tab (import_buf_t *b)
-{
-    if (s_reserve (b, 1) == 0)
-        b->data[b->len++] = '\t';
-}
-
-void
-import_buf_end (import_buf_t *b)
-{
-    if (s_reserve (b, 1) == 0)
-        b->data[b->len++] = '\n';
-}
-
 /* ---- reading fields ------------------------------------------------------ */
 
 static int
@@ -303,32 +218,32 @@ s_time (import_row_t *row, int c, const char *name, int64_t *out)
 
 /*  One staging line of a processor event.                                  */
 static void
-s_emit_event (import_row_t *row, import_buf_t *out, const char *txn, size_t txn_len,
+s_emit_event (import_row_t *row, recon_copybuf_t *out, const char *txn, size_t txn_len,
               const char *order, size_t order_len, const char *ref, size_t ref_len,
               const char *kind, const char *status, int64_t amount, const char *currency,
               int64_t at)
 {
-    import_buf_cstr (out, row->processor);
-    import_buf_tab (out);
-    import_buf_text (out, txn, txn_len);
-    import_buf_tab (out);
-    import_buf_text (out, order, order_len);
-    import_buf_tab (out);
+    recon_copybuf_cstr (out, row->processor);
+    recon_copybuf_tab (out);
+    recon_copybuf_text (out, txn, txn_len);
+    recon_copybuf_tab (out);
+    recon_copybuf_text (out, order, order_len);
+    recon_copybuf_tab (out);
     if (ref_len)
-        import_buf_text (out, ref, ref_len);
+        recon_copybuf_text (out, ref, ref_len);
     else
-        import_buf_null (out);
-    import_buf_tab (out);
-    import_buf_cstr (out, kind);
-    import_buf_tab (out);
-    import_buf_cstr (out, status);
-    import_buf_tab (out);
-    import_buf_int (out, amount);
-    import_buf_tab (out);
-    import_buf_cstr (out, currency);
-    import_buf_tab (out);
-    import_buf_time (out, at);
-    import_buf_tab (out);
+        recon_copybuf_null (out);
+    recon_copybuf_tab (out);
+    recon_copybuf_cstr (out, kind);
+    recon_copybuf_tab (out);
+    recon_copybuf_cstr (out, status);
+    recon_copybuf_tab (out);
+    recon_copybuf_int (out, amount);
+    recon_copybuf_tab (out);
+    recon_copybuf_cstr (out, currency);
+    recon_copybuf_tab (out);
+    recon_copybuf_time (out, at);
+    recon_copybuf_tab (out);
 }
 
 /*  Looks a name of N bytes up in a NULL-terminated table of pairs.         */
@@ -347,7 +262,7 @@ s_map_name (const char *const (*table)[2], const char *name, size_t n, int nocas
 enum { CP_TXN, CP_ORDER, CP_REF, CP_KIND, CP_STATUS, CP_AMOUNT, CP_CURRENCY, CP_AT };
 
 static int
-s_map_canonical_processor (import_row_t *row, import_buf_t *out)
+s_map_canonical_processor (import_row_t *row, recon_copybuf_t *out)
 {
     const char *txn, *order, *kind, *status;
     size_t txn_len, order_len, kind_len, status_len, ref_len;
@@ -397,7 +312,7 @@ static const char *const s_stripe_categories[][2] = {
 };
 
 static int
-s_map_stripe (import_row_t *row, import_buf_t *out)
+s_map_stripe (import_row_t *row, recon_copybuf_t *out)
 {
     size_t cat_len, txn_len, order_len, ref_len;
     const char *cat = s_field (row, ST_CATEGORY, &cat_len);
@@ -514,7 +429,7 @@ s_zone_offset (const char *p, size_t n, int64_t *offset_us)
 }
 
 static int
-s_map_adyen (import_row_t *row, import_buf_t *out)
+s_map_adyen (import_row_t *row, recon_copybuf_t *out)
 {
     size_t type_len, order_len, psp_len, mod_len, tz_len, debit_len, credit_len;
     const char *type = s_field (row, AD_TYPE, &type_len);
@@ -571,7 +486,7 @@ s_map_adyen (import_row_t *row, import_buf_t *out)
 enum { LG_ENTRY, LG_ORDER, LG_KIND, LG_AMOUNT, LG_CURRENCY, LG_AT };
 
 static int
-s_map_canonical_ledger (import_row_t *row, import_buf_t *out)
+s_map_canonical_ledger (import_row_t *row, recon_copybuf_t *out)
 {
     const char *entry, *order;
     size_t entry_len, order_len, kind_len;
@@ -587,44 +502,44 @@ s_map_canonical_ledger (import_row_t *row, import_buf_t *out)
     if (amount == 0)
         return s_reject (row, "amount_minor", "zero: a journal entry moves money");
     TRY (s_time (row, LG_AT, "recorded_at", &at));
-    import_buf_text (out, entry, entry_len);
-    import_buf_tab (out);
-    import_buf_text (out, order, order_len);
-    import_buf_tab (out);
-    import_buf_text (out, kind, kind_len);
-    import_buf_tab (out);
-    import_buf_int (out, amount);
-    import_buf_tab (out);
-    import_buf_cstr (out, currency);
-    import_buf_tab (out);
-    import_buf_time (out, at);
-    import_buf_tab (out);
+    recon_copybuf_text (out, entry, entry_len);
+    recon_copybuf_tab (out);
+    recon_copybuf_text (out, order, order_len);
+    recon_copybuf_tab (out);
+    recon_copybuf_text (out, kind, kind_len);
+    recon_copybuf_tab (out);
+    recon_copybuf_int (out, amount);
+    recon_copybuf_tab (out);
+    recon_copybuf_cstr (out, currency);
+    recon_copybuf_tab (out);
+    recon_copybuf_time (out, at);
+    recon_copybuf_tab (out);
     return IMPORT_ROW_OK;
 }
 
 /* ---- fulfillment ------------------------------------------------------------- */
 
 static void
-s_emit_fulfillment (import_buf_t *out, const char *order, size_t order_len, const char *status,
+s_emit_fulfillment (recon_copybuf_t *out, const char *order, size_t order_len, const char *status,
                     int64_t updated, int has_shipped, int64_t shipped)
 {
-    import_buf_text (out, order, order_len);
-    import_buf_tab (out);
-    import_buf_cstr (out, status);
-    import_buf_tab (out);
-    import_buf_time (out, updated);
-    import_buf_tab (out);
+    recon_copybuf_text (out, order, order_len);
+    recon_copybuf_tab (out);
+    recon_copybuf_cstr (out, status);
+    recon_copybuf_tab (out);
+    recon_copybuf_time (out, updated);
+    recon_copybuf_tab (out);
     if (has_shipped)
-        import_buf_time (out, shipped);
+        recon_copybuf_time (out, shipped);
     else
-        import_buf_null (out);
-    import_buf_tab (out);
+        recon_copybuf_null (out);
+    recon_copybuf_tab (out);
 }
 
 enum { FC_ORDER, FC_STATUS, FC_UPDATED, FC_SHIPPED };
 
 static int
-s_map_canonical_fulfillment (import_row_t *row, import_buf_t *out)
+s_map_canonical_fulfillment (import_row_t *row, recon_copybuf_t *out)
 {
     const char *order;
     size_t order_len, status_len, shipped_len;
@@ -654,7 +569,7 @@ static const char *const s_shopify_statuses[][2] = {
 };
 
 static int
-s_map_shopify (import_row_t *row, import_buf_t *out)
+s_map_shopify (import_row_t *row, recon_copybuf_t *out)
 {
     size_t created_len, status_len, fulfilled_len, cancelled_len, order_len;
     /*  The export repeats Name on each line item of an order but fills the

@@ -9,23 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recon/copybuf.h"
 #include "recon/csv.h"
 #include "recon/import.h"
-
-/*  A growable buffer of COPY text-format lines.                            */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed; /* out of memory */
-} import_buf_t;
-
-void import_buf_text (import_buf_t *b, const char *s, size_t n);
-void import_buf_cstr (import_buf_t *b, const char *s);
-void import_buf_int (import_buf_t *b, int64_t v);
-void import_buf_time (import_buf_t *b, int64_t t);
-void import_buf_null (import_buf_t *b);
-void import_buf_tab (import_buf_t *b);
-void import_buf_end (import_buf_t *b);
 
 enum { IMPORT_ROW_OK, IMPORT_ROW_SKIP, IMPORT_ROW_REJECT };
 
@@ -55,7 +41,7 @@ struct import_format {
     import_column_t columns[IMPORT_MAX_COLUMNS]; /* terminated by a NULL name */
     /*  Appends one staging line to OUT (without the source line, which the
         engine adds last) or returns SKIP/REJECT with ROW filled in.       */
-    int (*map) (import_row_t *row, import_buf_t *out);
+    int (*map) (import_row_t *row, recon_copybuf_t *out);
     const char *staging_sql; /* creates temp table recon_import_staging */
     /*  Merges the staging table into the real tables; fills counts.       */
     int (*finalize) (recon_db_t *db, const char *import_id, const char *file,

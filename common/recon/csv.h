@@ -65,9 +65,10 @@ recon_csv_t *recon_csv_new_from_buffer (const char *data, size_t len,
     Does not close the file descriptor.                                    */
 void recon_csv_destroy (recon_csv_t **p);
 
-/*  Sets the size of the read window (default 64 KiB, minimum 1). Only
-    before the first read; returns 0 or RECON_CSV_EINVAL. Results never
-    depend on it: it exists so tests can make records straddle reads.     */
+/*  Sets the size of the read window (default 64 KiB; 1 ..
+    RECON_CSV_MAX_RECORD_LIMIT). Only before the first read; returns 0 or
+    RECON_CSV_EINVAL. Results never depend on it: it exists so tests can
+    make records straddle reads.                                           */
 int recon_csv_set_buffer_size (recon_csv_t *csv, size_t size);
 
 /*  Sets the maximum raw size of a record, line break excluded (default
@@ -110,8 +111,8 @@ const char *recon_csv_field (const recon_csv_t *csv, size_t i, size_t *len);
 
 /*  The raw bytes of the current (or rejected) record exactly as in the
     input, without its line break and without a leading byte order mark;
-    not NUL-terminated. Sets *LEN. Never NULL (empty before the first
-    record). Owned by the reader.                                          */
+    not NUL-terminated. Sets *LEN when LEN is not NULL. Never NULL (empty
+    before the first record). Owned by the reader.                         */
 const char *recon_csv_raw (const recon_csv_t *csv, size_t *len);
 
 /*  1-based physical line where the current (or rejected) record starts;

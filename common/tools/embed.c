@@ -30,7 +30,8 @@ s_emit_file (FILE *out, const char *sym, int index, const char *path)
     int c;
     long n = 0;
     while ((c = fgetc (in)) != EOF)
-        fprintf (out, "%s%d,", n++ % 24 ? "" : "\n  ", c);
+        /*  char may be signed: write bytes above 127 as their negative twin. */
+        fprintf (out, "%s%d,", n++ % 24 ? "" : "\n  ", c > 127 ? c - 256 : c);
     fputs ("\n  0\n};\n\n", out);
     fclose (in);
     return 0;

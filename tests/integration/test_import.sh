@@ -62,14 +62,14 @@ check "fulfillment re-import changes nothing" has "$out" "0 imported, 0 updated,
 newdb "imp_b_$$"; B=$url
 run env RECON_DATABASE_URL="$B" $RECON import processor --format stripe "$G/stripe.csv"
 check "stripe import exits 0" test $rc -eq 0
-check "stripe fees and payouts skipped by category" has "$out" "skipped (fee"
+check "stripe fees and payouts skipped by category" grep -qE "skipped \\(.*fee [0-9]+.*payout [0-9]+|skipped \\(.*payout [0-9]+.*fee [0-9]+" <<<"$out"
 run env RECON_DATABASE_URL="$B" $RECON import processor --format adyen "$G/adyen.csv"
 check "adyen import exits 0" test $rc -eq 0
 run env RECON_DATABASE_URL="$B" $RECON import processor --format canonical --processor other "$G/processor_other.csv"
 check "other import exits 0" test $rc -eq 0
 money="SELECT order_id, kind, sum(amount_minor), min(currency), min(occurred_at), count(*)
          FROM recon.processor_events WHERE status = 'succeeded'
-        GROUP BY 1, 2 ORDER BY 1 COLLATE \"C\", 2"
+        GROUP BY 1, 2 ORDER BY order_id COLLATE \"C\", kind"
 url=$A; q "$money" >"$work/a.txt"
 url=$B; q "$money" >"$work/b.txt"
 check "stripe+adyen+other equal canonical, order by order" cmp -s "$work/a.txt" "$work/b.txt"

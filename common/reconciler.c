@@ -1,0 +1,782 @@
+/*  reconciler.c — one job: merge three sorted sources, classify, write.
+
+    Design decision: the job never holds more than one batch. Candidate
+    order ids come from three server-side cursors (one per source, each in
+    byte order) merged like a k-way merge sort; each batch's facts are then
+    fetched with `order_id = ANY($ids)` and written back in one transaction
+    whose first statement is the fence on (job_id, attempt, running). The
+    write is set-based SQL over temporary tables filled by COPY, so redoing
+    a batch reaches the same rows and changes nothing.                     */
+#include "recon/reconciler.h"
+#include "recon/copybuf.h"
+#include "recon/timestamp.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_FETCH 5000
+#define S_DEFAULT_BATCH 2000
+
+typedef struct {
+    recon_db_t *db;
+    PGresult *rows;  /* the current FETCH */
+    int next;        /* next row to hand out */
+    int done;        /* cursor exhausted */
+} s_cursor_t;
+
+struct recon_reconciler {
+    recon_db_t *rw;
+    s_cursor_t src[3]; /* processor, ledger, fulfillment */
+    char errstr[1024];
+    char **batch;      /* ids of the current batch (owned strings) */
+    int nbatch, cap;
+    char last[RECON_ORDER_ID_MAX + 1]; /* last id emitted by the merge */
+    int have_last;
+    int temp_ready;    /* temp tables exist on rw's session */
+};
+
+static int
+s_error (recon_reconciler_t *r, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_error (recon_reconciler_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (r->errstr, sizeof r->errstr, fmt, ap);
+    va_end (ap);
+    return RECON_JOB_EDB;
+}
+
+recon_reconciler_t *
+recon_reconciler_new (recon_db_t *recon_rw, recon_db_t *recon_ro, recon_db_t *ledger_ro,
+                      recon_db_t *fulfillment_ro)
+{
+    recon_reconciler_t *r = calloc (1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->rw = recon_rw;
+    r->src[0].db = recon_ro;
+    r->src[1].db = ledger_ro;
+    r->src[2].db = fulfillment_ro;
+    return r;
+}
+
+static void
+s_clear_batch (recon_reconciler_t *r)
+{
+    for (int i = 0; i < r->nbatch; i++)
+        free (r->batch[i]);
+    r->nbatch = 0;
+}
+
+void
+recon_reconciler_destroy (recon_reconciler_t **p)
+{
+    if (!p || !*p)
+        return;
+    recon_reconciler_t *r = *p;
+    s_clear_batch (r);
+    free (r->batch);
+    for (int i = 0; i < 3; i++)
+        PQclear (r->src[i].rows);
+    free (r);
+    *p = NULL;
+}
+
+const char *
+recon_reconciler_errstr (const recon_reconciler_t *r)
+{
+    return r->errstr;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void
+s_ts (char *buf, int64_t t)
+{
+    recon_timestamp_format (t, buf);
+}
+
+static int64_t
+s_int (const PGresult *res, int row, int col)
+{
+    return PQgetisnull (res, row, col) ? 0 : strtoll (PQgetvalue (res, row, col), NULL, 10);
+}
+
+/*  Quotes a "schema.name" relation from configuration as identifiers.     */
+static int
+s_relation (recon_reconciler_t *r, PGconn *conn, const char *relation, char *out, size_t size)
+{
+    const char *dot = strchr (relation, '.');
+    char *a = NULL, *b = NULL;
+    if (dot) {
+        a = PQescapeIdentifier (conn, relation, (size_t) (dot - relation));
+        b = PQescapeIdentifier (conn, dot + 1, strlen (dot + 1));
+    } else {
+        b = PQescapeIdentifier (conn, relation, strlen (relation));
+    }
+    int ok = b && (!dot || a);
+    if (ok)
+        snprintf (out, size, "%s%s%s", a ? a : "", a ? "." : "", b);
+    PQfreemem (a);
+    PQfreemem (b);
+    return ok ? 0 : s_error (r, "bad relation name '%s'", relation);
+}
+
+static int
+s_exec (recon_reconciler_t *r, recon_db_t *db, const char *sql, int n, const char *const *params,
+        PGresult **out, const char *what)
+{
+    PGresult *res = PQexecParams (recon_db_conn (db), sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus (res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        recon_db_fail (db, res, what);
+        PQclear (res);
+        return s_error (r, "%s", recon_db_errstr (db));
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear (res);
+    return 0;
+}
+
+/* ---- candidates: three cursors merged ------------------------------------ */
+
+/*  Opens a read-only snapshot on each source and declares its cursor of
+    distinct order ids with an event in the window, in byte order.         */
+static int
+s_open_cursors (recon_reconciler_t *r, const recon_job_spec_t *spec, const char *after)
+{
+    char from[RECON_TIMESTAMP_BUFSIZE], to[RECON_TIMESTAMP_BUFSIZE];
+    s_ts (from, spec->from);
+    s_ts (to, spec->to);
+    char ledger[300], fulfillment[300];
+    if (s_relation (r, recon_db_conn (r->src[1].db), spec->ledger_relation, ledger, sizeof ledger)
+        || s_relation (r, recon_db_conn (r->src[2].db), spec->fulfillment_relation, fulfillment,
+                       sizeof fulfillment))
+        return RECON_JOB_EDB;
+    const char *range = "order_id COLLATE \"C\" >= $3 AND ($4::text IS NULL OR "
+                        "order_id COLLATE \"C\" < $4) AND order_id COLLATE \"C\" > $5";
+    char sql[3][1024];
+    snprintf (sql[0], sizeof sql[0],
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT DISTINCT order_id COLLATE \"C\" FROM recon.processor_events "
+              "WHERE ((occurred_at >= $1 AND occurred_at < $2) "
+              "    OR (imported_at >= $1 AND imported_at < $2)) AND %s ORDER BY 1", range);
+    snprintf (sql[1], sizeof sql[1],
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT DISTINCT order_id COLLATE \"C\" FROM %s "
+              "WHERE recorded_at >= $1 AND recorded_at < $2 AND %s ORDER BY 1", ledger, range);
+    snprintf (sql[2], sizeof sql[2],
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT DISTINCT order_id COLLATE \"C\" FROM %s "
+              "WHERE updated_at >= $1 AND updated_at < $2 AND %s ORDER BY 1", fulfillment, range);
+    const char *params[] = {from, to, spec->range_lo ? spec->range_lo : "", spec->range_hi, after};
+    for (int i = 0; i < 3; i++) {
+        s_cursor_t *c = &r->src[i];
+        PQclear (c->rows);
+        c->rows = NULL;
+        c->next = 0;
+        c->done = 0;
+        if (s_exec (r, c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+                    "starting a snapshot")
+            || s_exec (r, c->db, sql[i], 5, params, NULL, "declaring the candidates cursor"))
+            return RECON_JOB_EDB;
+    }
+    return 0;
+}
+
+static void
+s_close_cursors (recon_reconciler_t *r)
+{
+    for (int i = 0; i < 3; i++) {
+        if (recon_db_conn (r->src[i].db))
+            PQclear (PQexec (recon_db_conn (r->src[i].db), "ROLLBACK"));
+        PQclear (r->src[i].rows);
+        r->src[i].rows = NULL;
+    }
+}
+
+/*  The head id of cursor C, fetching more when needed; NULL at its end.   */
+static int
+s_head (recon_reconciler_t *r, s_cursor_t *c, const char **id)
+{
+    *id = NULL;
+    if (c->done)
+        return 0;
+    if (!c->rows || c->next >= PQntuples (c->rows)) {
+        PQclear (c->rows);
+        c->rows = NULL;
+        char sql[64];
+        snprintf (sql, sizeof sql, "FETCH FORWARD %d FROM recon_candidates", S_FETCH);
+        if (s_exec (r, c->db, sql, 0, NULL, &c->rows, "fetching candidates"))
+            return RECON_JOB_EDB;
+        c->next = 0;
+        if (PQntuples (c->rows) == 0) {
+            c->done = 1;
+            return 0;
+        }
+    }
+    *id = PQgetvalue (c->rows, c->next, 0);
+    return 0;
+}
+
+/*  Fills the batch with up to N distinct ids in byte order.               */
+static int
+s_next_batch (recon_reconciler_t *r, int n)
+{
+    s_clear_batch (r);
+    if (r->cap < n) {
+        char **b = realloc (r->batch, sizeof *b * (size_t) n);
+        if (!b)
+            return s_error (r, "out of memory");
+        r->batch = b;
+        r->cap = n;
+    }
+    while (r->nbatch < n) {
+        const char *heads[3];
+        int best = -1;
+        for (int i = 0; i < 3; i++) {
+            if (s_head (r, &r->src[i], &heads[i]))
+                return RECON_JOB_EDB;
+            if (heads[i] && (best < 0 || strcmp (heads[i], heads[best]) < 0))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        const char *id = heads[best];
+        /*  Consume the id from every source that has it at its head.      */
+        for (int i = 0; i < 3; i++)
+            if (heads[i] && strcmp (heads[i], id) == 0 && i != best)
+                r->src[i].next++;
+        if (strlen (id) > RECON_ORDER_ID_MAX)
+            return s_error (r, "order id longer than %d bytes", RECON_ORDER_ID_MAX);
+        if (!r->have_last || strcmp (id, r->last) != 0) {
+            r->batch[r->nbatch] = strdup (id);
+            if (!r->batch[r->nbatch])
+                return s_error (r, "out of memory");
+            r->nbatch++;
+            snprintf (r->last, sizeof r->last, "%s", id);
+            r->have_last = 1;
+        }
+        r->src[best].next++;
+    }
+    return 0;
+}
+
+/* ---- facts of a batch ---------------------------------------------------- */
+
+/*  The batch as a PostgreSQL text[] literal.                              */
+static char *
+s_array_literal (const recon_reconciler_t *r)
+{
+    recon_copybuf_t b = {0};
+    recon_copybuf_cstr (&b, "{");
+    for (int i = 0; i < r->nbatch; i++) {
+        recon_copybuf_cstr (&b, i ? ",\"" : "\"");
+        /*  Array quoting: backslash-escape " and \ (not COPY escaping).   */
+        for (const char *c = r->batch[i]; *c; c++) {
+            char esc[3] = {'\\', *c, '\0'};
+            if (*c == '"' || *c == '\\')
+                recon_copybuf_cstr (&b, esc);
+            else
+                recon_copybuf_text (&b, c, 1);
+        }
+        recon_copybuf_cstr (&b, "\"");
+    }
+    recon_copybuf_cstr (&b, "}");
+    if (b.failed) {
+        free (b.data);
+        return NULL;
+    }
+    char *out = realloc (b.data, b.len + 1);
+    if (!out) {
+        free (b.data);
+        return NULL;
+    }
+    out[b.len] = '\0';
+    return out;
+}
+
+typedef struct {
+    PGresult *events, *entries, *fulfillment;
+    int ie, il, ifu; /* cursors into the three results */
+} s_facts_t;
+
+#define S_EPOCH(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+static int
+s_fetch_facts (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t *f)
+{
+    char *ids = s_array_literal (r);
+    if (!ids)
+        return s_error (r, "out of memory");
+    char as_of[RECON_TIMESTAMP_BUFSIZE], ledger[300], fulfillment[300];
+    s_ts (as_of, spec->classify.as_of);
+    const char *params[] = {ids, as_of};
+    char sql[1024];
+    int rc = s_relation (r, recon_db_conn (r->src[1].db), spec->ledger_relation, ledger,
+                         sizeof ledger)
+             || s_relation (r, recon_db_conn (r->src[2].db), spec->fulfillment_relation,
+                            fulfillment, sizeof fulfillment);
+    if (!rc)
+        rc = s_exec (r, r->src[0].db,
+                     "SELECT order_id, txn_id, payment_ref, kind, status, amount_minor, currency, "
+                     S_EPOCH ("occurred_at") " FROM recon.processor_events "
+                     "WHERE order_id = ANY($1::text[]) AND occurred_at <= $2 "
+                     "ORDER BY order_id COLLATE \"C\", occurred_at, txn_id",
+                     2, params, &f->events, "reading processor events");
+    if (!rc) {
+        snprintf (sql, sizeof sql,
+                  "SELECT order_id, entry_id, kind, amount_minor, currency, "
+                  S_EPOCH ("recorded_at") " FROM %s WHERE order_id = ANY($1::text[]) "
+                  "AND recorded_at <= $2 ORDER BY order_id COLLATE \"C\", recorded_at, entry_id",
+                  ledger);
+        rc = s_exec (r, r->src[1].db, sql, 2, params, &f->entries, "reading ledger entries");
+    }
+    if (!rc) {
+        snprintf (sql, sizeof sql,
+                  "SELECT order_id, status, " S_EPOCH ("updated_at") ", " S_EPOCH ("shipped_at")
+                  " FROM %s WHERE order_id = ANY($1::text[]) AND updated_at <= $2 "
+                  "ORDER BY order_id COLLATE \"C\"", fulfillment);
+        rc = s_exec (r, r->src[2].db, sql, 2, params, &f->fulfillment, "reading fulfillment");
+    }
+    free (ids);
+    return rc;
+}
+
+static void
+s_free_facts (s_facts_t *f)
+{
+    PQclear (f->events);
+    PQclear (f->entries);
+    PQclear (f->fulfillment);
+    memset (f, 0, sizeof *f);
+}
+
+/*  One order's facts, pointing into the results (valid until freed).     */
+typedef struct {
+    recon_processor_event_t *ev;
+    size_t nev, cap_ev;
+    recon_ledger_entry_t *le;
+    size_t nle, cap_le;
+    recon_order_facts_t facts;
+} s_order_t;
+
+static int
+s_grow (void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc (*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void
+s_currency (char *out, const char *in)
+{
+    snprintf (out, 4, "%s", in);
+}
+
+/*  Collects the facts of order ID from the three sorted results.          */
+static int
+s_gather (s_facts_t *f, const char *id, s_order_t *o)
+{
+    o->nev = o->nle = 0;
+    for (; f->ie < PQntuples (f->events) && strcmp (PQgetvalue (f->events, f->ie, 0), id) == 0;
+         f->ie++) {
+        if (s_grow ((void **) &o->ev, &o->cap_ev, o->nev + 1, sizeof *o->ev))
+            return -1;
+        recon_processor_event_t *e = &o->ev[o->nev++];
+        int kind = recon_event_kind_from_name (PQgetvalue (f->events, f->ie, 3));
+        int status = recon_event_status_from_name (PQgetvalue (f->events, f->ie, 4));
+        e->txn_id = PQgetvalue (f->events, f->ie, 1);
+        e->payment_ref = PQgetisnull (f->events, f->ie, 2) ? NULL : PQgetvalue (f->events, f->ie, 2);
+        /*  The schema's CHECK constraints make unknown values impossible;
+            count one anyway as a failed event rather than trusting it.    */
+        e->kind = kind < 0 ? RECON_EVENT_CHARGE : (recon_event_kind_t) kind;
+        e->status = status < 0 || kind < 0 ? RECON_EVENT_FAILED : (recon_event_status_t) status;
+        e->amount_minor = s_int (f->events, f->ie, 5);
+        s_currency (e->currency, PQgetvalue (f->events, f->ie, 6));
+        e->occurred_at = s_int (f->events, f->ie, 7);
+    }
+    for (; f->il < PQntuples (f->entries) && strcmp (PQgetvalue (f->entries, f->il, 0), id) == 0;
+         f->il++) {
+        if (s_grow ((void **) &o->le, &o->cap_le, o->nle + 1, sizeof *o->le))
+            return -1;
+        recon_ledger_entry_t *e = &o->le[o->nle++];
+        e->entry_id = PQgetvalue (f->entries, f->il, 1);
+        e->kind = strcmp (PQgetvalue (f->entries, f->il, 2), "refund") == 0 ? RECON_LEDGER_REFUND
+                                                                             : RECON_LEDGER_CHARGE;
+        e->amount_minor = s_int (f->entries, f->il, 3);
+        s_currency (e->currency, PQgetvalue (f->entries, f->il, 4));
+        e->recorded_at = s_int (f->entries, f->il, 5);
+    }
+    recon_fulfillment_t ff = {RECON_FULFILLMENT_NONE, 0, 0, 0};
+    if (f->ifu < PQntuples (f->fulfillment)
+        && strcmp (PQgetvalue (f->fulfillment, f->ifu, 0), id) == 0) {
+        int st = recon_fulfillment_status_from_name (PQgetvalue (f->fulfillment, f->ifu, 1));
+        ff.status = st < 0 ? RECON_FULFILLMENT_NONE : (recon_fulfillment_status_t) st;
+        ff.updated_at = s_int (f->fulfillment, f->ifu, 2);
+        ff.has_shipped_at = !PQgetisnull (f->fulfillment, f->ifu, 3);
+        ff.shipped_at = s_int (f->fulfillment, f->ifu, 3);
+        f->ifu++;
+    }
+    o->facts = (recon_order_facts_t) {id, o->ev, o->nev, o->le, o->nle, ff};
+    return 0;
+}
+
+/* ---- evidence ------------------------------------------------------------- */
+
+static json_t *
+s_time_json (int64_t t)
+{
+    char buf[RECON_TIMESTAMP_BUFSIZE];
+    s_ts (buf, t);
+    return json_string (buf);
+}
+
+/*  The facts as JSON: the evidence finance sees, and (hashed) what tells
+    "new facts" from the same facts seen again.                            */
+static json_t *
+s_facts_json (const recon_order_facts_t *f)
+{
+    json_t *ev = json_array (), *le = json_array ();
+    for (size_t i = 0; i < f->nevents; i++) {
+        const recon_processor_event_t *e = &f->events[i];
+        json_array_append_new (ev, json_pack ("{s:s, s:s?, s:s, s:s, s:I, s:s, s:o}",
+            "txn_id", e->txn_id, "payment_ref", e->payment_ref,
+            "kind", recon_event_kind_name (e->kind),
+            "status", e->status == RECON_EVENT_SUCCEEDED ? "succeeded"
+                      : e->status == RECON_EVENT_PENDING ? "pending" : "failed",
+            "amount_minor", (json_int_t) e->amount_minor, "currency", e->currency,
+            "occurred_at", s_time_json (e->occurred_at)));
+    }
+    for (size_t i = 0; i < f->nentries; i++) {
+        const recon_ledger_entry_t *e = &f->entries[i];
+        json_array_append_new (le, json_pack ("{s:s, s:s, s:I, s:s, s:o}",
+            "entry_id", e->entry_id, "kind", e->kind == RECON_LEDGER_REFUND ? "refund" : "charge",
+            "amount_minor", (json_int_t) e->amount_minor, "currency", e->currency,
+            "recorded_at", s_time_json (e->recorded_at)));
+    }
+    json_t *ff = json_null ();
+    if (f->fulfillment.status != RECON_FULFILLMENT_NONE)
+        ff = json_pack ("{s:s, s:o, s:o}", "status",
+                        recon_fulfillment_status_name (f->fulfillment.status), "updated_at",
+                        s_time_json (f->fulfillment.updated_at), "shipped_at",
+                        f->fulfillment.has_shipped_at ? s_time_json (f->fulfillment.shipped_at)
+                                                      : json_null ());
+    return json_pack ("{s:o, s:o, s:o}", "processor", ev, "ledger", le, "fulfillment", ff);
+}
+
+/*  FNV-1a 64: a stable fingerprint of the facts, not a security hash.    */
+static void
+s_hash (const char *text, char out[17])
+{
+    uint64_t h = UINT64_C (14695981039346656037);
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C (1099511628211);
+    }
+    snprintf (out, 17, "%016llx", (unsigned long long) h);
+}
+
+/*  Appends the order to the batch's COPY buffers.                         */
+static int
+s_emit_order (const recon_order_facts_t *facts, const recon_classification_t *c,
+              recon_copybuf_t *orders, recon_copybuf_t *flags)
+{
+    recon_copybuf_cstr (orders, facts->order_id);
+    recon_copybuf_tab (orders);
+    recon_copybuf_cstr (orders, recon_state_name (c->state));
+    recon_copybuf_tab (orders);
+    recon_copybuf_cstr (orders, c->state == RECON_STATE_FLAGGED ? "" : c->summary);
+    recon_copybuf_end (orders);
+    if (c->nmismatches == 0)
+        return 0;
+    json_t *facts_json = s_facts_json (facts);
+    char *facts_text = facts_json ? json_dumps (facts_json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!facts_text) {
+        json_decref (facts_json);
+        return -1;
+    }
+    char hash[17];
+    s_hash (facts_text, hash);
+    const recon_figures_t *g = &c->figures;
+    json_object_set_new (facts_json, "figures", json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "captured", (json_int_t) g->captured, "captures", (json_int_t) g->captures,
+        "refunded_processor", (json_int_t) g->refunded_processor,
+        "ledger_charged", (json_int_t) g->ledger_charged,
+        "ledger_refunded", (json_int_t) g->ledger_refunded,
+        "disputed_open", (json_int_t) g->disputed_open,
+        "open_disputes", (json_int_t) g->open_disputes));
+    char *evidence = json_dumps (facts_json, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref (facts_json);
+    free (facts_text);
+    if (!evidence)
+        return -1;
+    for (size_t i = 0; i < c->nmismatches; i++) {
+        const recon_mismatch_t *m = &c->mismatches[i];
+        recon_copybuf_cstr (flags, facts->order_id);
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, recon_kind_name (m->kind));
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, recon_severity_name (m->severity));
+        recon_copybuf_tab (flags);
+        recon_copybuf_int (flags, m->amount_minor);
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, *m->currency ? m->currency : "XXX");
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, m->summary);
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, m->next_step);
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, evidence);
+        recon_copybuf_tab (flags);
+        recon_copybuf_cstr (flags, hash);
+        recon_copybuf_end (flags);
+    }
+    free (evidence);
+    return 0;
+}
+
+/* ---- writing a batch -------------------------------------------------------- */
+
+static int
+s_copy (recon_reconciler_t *r, const char *sql, const recon_copybuf_t *b)
+{
+    PGconn *conn = recon_db_conn (r->rw);
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_COPY_IN) {
+        recon_db_fail (r->rw, res, "COPY");
+        PQclear (res);
+        return s_error (r, "%s", recon_db_errstr (r->rw));
+    }
+    PQclear (res);
+    if ((b->len && PQputCopyData (conn, b->data, (int) b->len) != 1)
+        || PQputCopyEnd (conn, NULL) != 1)
+        return s_error (r, "COPY: %s", PQerrorMessage (conn));
+    int rc = 0;
+    while ((res = PQgetResult (conn))) {
+        if (PQresultStatus (res) != PGRES_COMMAND_OK && rc == 0) {
+            recon_db_fail (r->rw, res, "COPY");
+            rc = s_error (r, "%s", recon_db_errstr (r->rw));
+        }
+        PQclear (res);
+    }
+    return rc;
+}
+
+static const char *s_temp_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS recon_batch_flags (order_id text, kind text, "
+    "severity text, amount_minor bigint, currency text, summary text, next_step text, "
+    "evidence jsonb, facts_hash text) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS recon_batch_orders (order_id text, state text, "
+    "summary text) ON COMMIT DELETE ROWS";
+
+/*  Still seen: refresh facts; say so in the history when they changed.    */
+static const char *s_update_sql =
+    "WITH cur AS (SELECT m.mismatch_id, m.status, m.facts_hash <> f.facts_hash AS changed, "
+    "                    f.severity, f.amount_minor, f.currency, f.summary, f.next_step, "
+    "                    f.evidence, f.facts_hash "
+    "               FROM recon.mismatches m JOIN recon_batch_flags f USING (order_id, kind) "
+    "              WHERE m.status <> 'resolved' "
+    "                AND (m.facts_hash <> f.facts_hash OR m.last_seen_run IS DISTINCT FROM $1 "
+    "                     OR m.summary <> f.summary)), "
+    " upd AS (UPDATE recon.mismatches m SET severity = cur.severity, "
+    "                amount_minor = cur.amount_minor, currency = cur.currency, "
+    "                summary = cur.summary, next_step = cur.next_step, evidence = cur.evidence, "
+    "                facts_hash = cur.facts_hash, last_seen_run = $1, updated_at = now() "
+    "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
+    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
+    "                                    note, run_id) "
+    "SELECT mismatch_id, 'recon', 'updated', status, status, 'New facts: ' || summary, $1 "
+    "  FROM cur WHERE changed";
+
+/*  Resolved but flagged again: reopen when recon resolved it, or when the
+    facts changed since a person did.                                      */
+static const char *s_reopen_sql =
+    "WITH cur AS (SELECT m.mismatch_id, m.resolution, f.* "
+    "               FROM recon.mismatches m JOIN recon_batch_flags f USING (order_id, kind) "
+    "              WHERE m.status = 'resolved' "
+    "                AND (m.resolution = 'auto_resolved' OR m.facts_hash <> f.facts_hash)), "
+    " upd AS (UPDATE recon.mismatches m SET status = 'open', resolution = NULL, "
+    "                resolved_at = NULL, assignee = NULL, severity = cur.severity, "
+    "                amount_minor = cur.amount_minor, currency = cur.currency, "
+    "                summary = cur.summary, next_step = cur.next_step, evidence = cur.evidence, "
+    "                facts_hash = cur.facts_hash, last_seen_run = $1, updated_at = now() "
+    "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
+    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
+    "                                    note, run_id) "
+    "SELECT mismatch_id, 'recon', 'reopened', 'resolved', 'open', "
+    "       format('Flagged again (was resolved as %s): %s', resolution, summary), $1 FROM cur";
+
+static const char *s_insert_sql =
+    "WITH ins AS (INSERT INTO recon.mismatches (order_id, kind, severity, amount_minor, "
+    "                    currency, summary, next_step, evidence, facts_hash, first_seen_run, "
+    "                    last_seen_run) "
+    "             SELECT order_id, kind, severity, amount_minor, currency, summary, next_step, "
+    "                    evidence, facts_hash, $1, $1 FROM recon_batch_flags "
+    "             ON CONFLICT (order_id, kind) DO NOTHING RETURNING mismatch_id, summary) "
+    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
+    "                                    note, run_id) "
+    "SELECT mismatch_id, 'recon', 'opened', NULL, 'open', summary, $1 FROM ins";
+
+/*  Open items of orders in this batch that are no longer flagged.        */
+static const char *s_resolve_sql =
+    "WITH cur AS (SELECT m.mismatch_id, m.status, o.state, o.summary "
+    "               FROM recon.mismatches m JOIN recon_batch_orders o USING (order_id) "
+    "              WHERE m.status <> 'resolved' AND NOT EXISTS (SELECT 1 FROM recon_batch_flags f "
+    "                    WHERE f.order_id = m.order_id AND f.kind = m.kind)), "
+    " upd AS (UPDATE recon.mismatches m SET status = 'resolved', resolution = 'auto_resolved', "
+    "                resolved_at = now(), snoozed_until = NULL, updated_at = now() "
+    "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
+    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
+    "                                    note, run_id) "
+    "SELECT mismatch_id, 'recon', 'auto_resolved', status, 'resolved', "
+    "       CASE WHEN state = 'flagged' THEN 'No longer this kind of mismatch.' "
+    "            ELSE format('Consistent now (%s): %s', state, summary) END, $1 FROM cur";
+
+static int
+s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
+               const recon_job_progress_t *p, const recon_copybuf_t *orders,
+               const recon_copybuf_t *flags, int final)
+{
+    char job[24], attempt[24], done[24], found[24], run[24];
+    snprintf (job, sizeof job, "%lld", (long long) spec->job_id);
+    snprintf (attempt, sizeof attempt, "%lld", (long long) spec->attempt);
+    snprintf (done, sizeof done, "%lld", (long long) p->orders_done);
+    snprintf (found, sizeof found, "%lld", (long long) p->mismatches);
+    snprintf (run, sizeof run, "%lld", (long long) spec->run_id);
+    if (!r->temp_ready) {
+        if (s_exec (r, r->rw, s_temp_sql, 0, NULL, NULL, "creating batch tables"))
+            return RECON_JOB_EDB;
+        r->temp_ready = 1;
+    }
+    if (s_exec (r, r->rw, "BEGIN", 0, NULL, NULL, "BEGIN"))
+        return RECON_JOB_EDB;
+    /*  The fence first: nothing below runs unless the job is still ours. */
+    const char *fence[] = {job, attempt, done, found, p->last_order_id, final ? "t" : "f"};
+    PGresult *res = NULL;
+    int rc = s_exec (r, r->rw,
+        "UPDATE recon.jobs SET orders_done = $3, mismatches = $4, last_order_id = $5, "
+        "  state = CASE WHEN $6::bool THEN 'succeeded' ELSE state END, "
+        "  finished_at = CASE WHEN $6::bool THEN now() ELSE finished_at END, "
+        "  locked_by = CASE WHEN $6::bool THEN NULL ELSE locked_by END, "
+        "  lease_expires_at = CASE WHEN $6::bool THEN NULL ELSE lease_expires_at END "
+        "WHERE job_id = $1 AND attempt = $2 AND state = 'running'",
+        6, fence, &res, "fencing the batch");
+    if (rc)
+        goto fail;
+    int ours = atoi (PQcmdTuples (res)) == 1;
+    PQclear (res);
+    if (!ours) {
+        PQclear (PQexec (recon_db_conn (r->rw), "ROLLBACK"));
+        snprintf (r->errstr, sizeof r->errstr,
+                  "job %s attempt %s is no longer running here (fenced)", job, attempt);
+        return RECON_JOB_FENCED;
+    }
+    const char *params[] = {run};
+    if (s_copy (r, "COPY recon_batch_flags FROM STDIN", flags)
+        || s_copy (r, "COPY recon_batch_orders FROM STDIN", orders)
+        || s_exec (r, r->rw, s_update_sql, 1, params, NULL, "updating mismatches")
+        || s_exec (r, r->rw, s_reopen_sql, 1, params, NULL, "reopening mismatches")
+        || s_exec (r, r->rw, s_insert_sql, 1, params, NULL, "opening mismatches")
+        || s_exec (r, r->rw, s_resolve_sql, 1, params, NULL, "auto-resolving mismatches")
+        || s_exec (r, r->rw, "COMMIT", 0, NULL, NULL, "COMMIT"))
+        goto fail;
+    return 0;
+fail:
+    if (recon_db_conn (r->rw))
+        PQclear (PQexec (recon_db_conn (r->rw), "ROLLBACK"));
+    return RECON_JOB_EDB;
+}
+
+/* ---- the job ---------------------------------------------------------------- */
+
+/*  Classifies the batch into the COPY buffers; counts flagged pairs.     */
+static int
+s_classify_batch (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t *f,
+                  s_order_t *o, recon_copybuf_t *orders, recon_copybuf_t *flags, int64_t *found)
+{
+    recon_classification_t c;
+    for (int i = 0; i < r->nbatch; i++) {
+        if (s_gather (f, r->batch[i], o) < 0)
+            return s_error (r, "out of memory");
+        if (recon_classify (&o->facts, &spec->classify, &c) < 0) {
+            snprintf (r->errstr, sizeof r->errstr,
+                      "order %s: amounts overflow 64-bit minor units", r->batch[i]);
+            return RECON_JOB_EDATA;
+        }
+        if (s_emit_order (&o->facts, &c, orders, flags) < 0)
+            return s_error (r, "out of memory");
+        *found += (int64_t) c.nmismatches;
+    }
+    if (orders->failed || flags->failed)
+        return s_error (r, "out of memory");
+    return 0;
+}
+
+int
+recon_reconciler_run (recon_reconciler_t *r, const recon_job_spec_t *spec,
+                      recon_job_progress_t *progress, recon_batch_fn *fn, void *arg)
+{
+    int batch = spec->batch_size > 0 ? spec->batch_size : S_DEFAULT_BATCH;
+    r->errstr[0] = '\0';
+    r->have_last = 0;
+    int rc = s_open_cursors (r, spec, progress->last_order_id);
+    s_facts_t facts = {0};
+    s_order_t order = {0};
+    recon_copybuf_t orders = {0}, flags = {0};
+    while (rc == 0) {
+        if ((rc = s_next_batch (r, batch)))
+            break;
+        int final = r->nbatch < batch;
+        if (r->nbatch > 0) {
+            int64_t found = 0;
+            orders.len = flags.len = 0;
+            if ((rc = s_fetch_facts (r, spec, &facts))
+                || (rc = s_classify_batch (r, spec, &facts, &order, &orders, &flags, &found)))
+                break;
+            s_free_facts (&facts);
+            recon_job_progress_t next = *progress;
+            next.orders_done += r->nbatch;
+            next.mismatches += found;
+            snprintf (next.last_order_id, sizeof next.last_order_id, "%s",
+                      r->batch[r->nbatch - 1]);
+            if ((rc = s_write_batch (r, spec, &next, &orders, &flags, final)))
+                break;
+            *progress = next;
+        } else if ((rc = s_write_batch (r, spec, progress, &orders, &flags, 1))) {
+            break;
+        }
+        if (final) {
+            rc = RECON_JOB_DONE;
+            break;
+        }
+        if (fn && fn (arg, progress)) {
+            rc = RECON_JOB_STOPPED;
+            break;
+        }
+    }
+    s_free_facts (&facts);
+    free (order.ev);
+    free (order.le);
+    free (orders.data);
+    free (flags.data);
+    s_close_cursors (r);
+    s_clear_batch (r);
+    return rc;
+}
