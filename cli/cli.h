@@ -31,6 +31,7 @@ typedef struct {
 
 int cli_db (cli_t *cli, int argc, char **argv);
 int cli_import (cli_t *cli, int argc, char **argv);
+int cli_run (cli_t *cli, int argc, char **argv);
 int cli_sandbox (cli_t *cli, int argc, char **argv);
 int cli_demo (cli_t *cli, int argc, char **argv);
 int cli_config (cli_t *cli, int argc, char **argv);

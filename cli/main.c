@@ -26,6 +26,8 @@ s_on_signal (int sig)
 static const cli_command_t s_commands[] = {
     {"db", cli_db, "create or upgrade the database schemas (recon db migrate)"},
     {"import", cli_import, "import processor reports, ledger and fulfillment files"},
+    {"run", cli_run, "start a reconciliation run (--wait to follow it)"},
+    {"runs", cli_run, "list, show or cancel runs"},
     {"demo", cli_demo, "the whole loop on embedded defaults, in a throw-away sandbox"},
     {"sandbox", cli_sandbox, "run a throw-away PostgreSQL + Redis (and a command inside it)"},
     {"config", cli_config, "show the effective settings and where each came from"},

@@ -784,7 +784,11 @@ recon_classify (const recon_order_facts_t *facts, const recon_classify_config_t 
     if (__builtin_sub_overflow (scan.f.captured, scan.f.refunded_processor, &net))
         return RECON_CLASSIFY_EOVERFLOW;
 
-    s_ctx_t c = {facts, cfg, &scan, out, 0, 0, 0};
+    /*  A fulfillment status written after as_of was not known yet.        */
+    recon_order_facts_t known = *facts;
+    if (known.fulfillment.updated_at > cfg->as_of)
+        known.fulfillment.status = RECON_FULFILLMENT_NONE;
+    s_ctx_t c = {&known, cfg, &scan, out, 0, 0, 0};
     /*  Table order = report order (docs/CLASSIFICATION.md).               */
     if (scan.f.currencies > 1)
         s_rule_currency (&c);

@@ -48,6 +48,18 @@ static const s_setting_t s_settings[] = {
      "time for a refund to follow a cancellation before flagging"},
     {"amount_tolerance", S_INT, "0",
      "amount differences up to this many minor units are not flagged"},
+    {"worker_id", S_STR, "", "name of this worker in logs and leases (default: host-pid)"},
+    {"heartbeat", S_DURATION, "1s", "heartbeat interval between broker and workers"},
+    {"liveness", S_INT, "4", "missed heartbeats before a peer counts as dead (3-5)"},
+    {"job_lease", S_DURATION, "30s", "how long a job stays leased without heartbeats"},
+    {"max_attempts", S_INT, "5", "attempts of a job before it is dead"},
+    {"retry_base", S_DURATION, "1s", "retry backoff: base x failures^4, +-10% jitter"},
+    {"retry_cap", S_DURATION, "300s", "longest retry backoff"},
+    {"batch_size", S_INT, "2000", "orders per worker transaction"},
+    {"schedule", S_STR, "",
+     "cron expression (min hour dom mon dow, UTC) for runs the broker starts itself"},
+    {"schedule_window", S_DURATION, "24h", "window of a scheduled run, ending at its start"},
+    {"schedule_shards", S_INT, "8", "shards of a scheduled run"},
 };
 
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])

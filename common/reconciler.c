@@ -661,8 +661,9 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     snprintf (found, sizeof found, "%lld", (long long) p->mismatches);
     snprintf (run, sizeof run, "%lld", (long long) spec->run_id);
     if (!r->temp_ready) {
-        if (s_exec (r, r->rw, s_temp_sql, 0, NULL, NULL, "creating batch tables"))
-            return RECON_JOB_EDB;
+        /*  Two statements: the simple query protocol, not PQexecParams.   */
+        if (recon_db_exec (r->rw, s_temp_sql) < 0)
+            return s_error (r, "creating batch tables: %s", recon_db_errstr (r->rw));
         r->temp_ready = 1;
     }
     if (s_exec (r, r->rw, "BEGIN", 0, NULL, NULL, "BEGIN"))

@@ -1,0 +1,651 @@
+/*  main.c — recon-broker: hands jobs to workers, keeps them honest.
+
+    Design decision: PostgreSQL holds the truth (job states, attempts,
+    leases); the broker's memory holds only who is connected and what each
+    worker holds. So a restarted broker resumes from the rows: leases that
+    ran out are failed and retried, workers that are still busy say so in
+    READY and are adopted, and nothing a worker did is lost or done twice. */
+#include "recon/config.h"
+#include "recon/cron.h"
+#include "recon/job.h"
+#include "recon/log.h"
+#include "recon/pg.h"
+#include "recon/proto.h"
+#include "recon/run.h"
+#include "recon/timestamp.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+extern char **environ;
+
+static volatile sig_atomic_t s_signal;
+
+static void
+s_on_signal (int sig)
+{
+    s_signal = sig;
+}
+
+#define S_MAX_PEERS 4096
+#define S_ID_MAX 256
+
+typedef struct {
+    unsigned char identity[S_ID_MAX];
+    size_t identity_len;
+    char worker_id[65];
+    int64_t expiry_ms;   /* dead when silent past this */
+    int64_t job_id, attempt; /* 0: idle */
+    int64_t orders_done;
+} s_peer_t;
+
+typedef struct {
+    recon_config_t *cfg;
+    recon_log_t *log;
+    void *zctx, *router;
+    recon_db_t *db;
+    s_peer_t *peers;
+    int npeers;
+    int64_t heartbeat_ms, liveness, lease_us;
+    recon_job_retry_t retry;
+    int64_t next_heartbeat, next_sweep, next_db_try, db_pause_ms;
+    recon_cron_t *schedule;
+    int64_t schedule_minute; /* last minute checked */
+} s_broker_t;
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+s_wall_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * RECON_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static const char *
+s_i64 (char *buf, int64_t v)
+{
+    snprintf (buf, 24, "%lld", (long long) v);
+    return buf;
+}
+
+/* ---- the database ------------------------------------------------------- */
+
+/*  The database connection, reconnecting with backoff when it is down.
+    NULL while unavailable: the broker keeps heartbeating meanwhile.        */
+static recon_db_t *
+s_db (s_broker_t *b)
+{
+    if (b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK)
+        return b->db;
+    int64_t now = s_now_ms ();
+    if (now < b->next_db_try)
+        return NULL;
+    recon_db_destroy (&b->db);
+    b->db = recon_db_connect (recon_config_get (b->cfg, "database_url"), "recon-broker");
+    if (recon_db_ok (b->db)) {
+        recon_log_kv (b->log, RECON_LOG_INFO, "db.connected", NULL);
+        b->db_pause_ms = 500;
+        return b->db;
+    }
+    recon_log_kv (b->log, RECON_LOG_WARN, "db.unavailable", "error", recon_db_errstr (b->db), NULL);
+    recon_db_destroy (&b->db);
+    b->next_db_try = now + b->db_pause_ms;
+    b->db_pause_ms = b->db_pause_ms * 2 > 30000 ? 30000 : b->db_pause_ms * 2;
+    return NULL;
+}
+
+/*  After a failed statement: note it; the next s_db call reconnects.      */
+static void
+s_db_failed (s_broker_t *b, const char *what)
+{
+    recon_log_kv (b->log, RECON_LOG_WARN, "db.failed", "during", what, "error",
+                  b->db ? recon_db_errstr (b->db) : "no connection", NULL);
+}
+
+/* ---- peers ---------------------------------------------------------------- */
+
+static s_peer_t *
+s_peer_find (s_broker_t *b, const unsigned char *id, size_t len)
+{
+    for (int i = 0; i < b->npeers; i++)
+        if (b->peers[i].identity_len == len && memcmp (b->peers[i].identity, id, len) == 0)
+            return &b->peers[i];
+    return NULL;
+}
+
+static void
+s_peer_remove (s_broker_t *b, s_peer_t *p)
+{
+    *p = b->peers[--b->npeers];
+}
+
+static void
+s_send (s_broker_t *b, const unsigned char *id, size_t len, recon_msg_t *m)
+{
+    if (recon_proto_send (b->router, id, len, m) < 0 && zmq_errno () != EHOSTUNREACH)
+        recon_log_kv (b->log, RECON_LOG_WARN, "send.failed", "command", recon_cmd_name (m->cmd),
+                      "error", zmq_strerror (zmq_errno ()), NULL);
+}
+
+static void
+s_disconnect (s_broker_t *b, const unsigned char *id, size_t len, const char *reason)
+{
+    recon_msg_t m = {.cmd = RECON_CMD_DISCONNECT};
+    snprintf (m.reason, sizeof m.reason, "%s", reason);
+    s_send (b, id, len, &m);
+}
+
+static void
+s_settle (s_broker_t *b, int64_t run_id)
+{
+    recon_db_t *db = s_db (b);
+    char state[16] = "", id[24];
+    if (db && recon_run_settle (db, run_id, state) == 0 && *state)
+        recon_log_kv (b->log, RECON_LOG_INFO, "run.finished", "run_id", s_i64 (id, run_id),
+                      "state", state, NULL);
+}
+
+/*  The worker P held a job and is gone or failed: spend an attempt.        */
+static void
+s_fail_job (s_broker_t *b, s_peer_t *p, int64_t run_id, const char *reason, int retryable)
+{
+    recon_db_t *db = s_db (b);
+    char job[24], att[24];
+    int dead = 0;
+    if (!db || recon_job_fail (db, p->job_id, p->attempt, reason, retryable, &b->retry, &dead) < 0)
+        s_db_failed (b, "failing a job"); /* the lease expiry sweep catches it later */
+    recon_log_kv (b->log, dead ? RECON_LOG_ERROR : RECON_LOG_WARN,
+                  dead ? "job.dead" : "job.retry", "job_id", s_i64 (job, p->job_id), "attempt",
+                  s_i64 (att, p->attempt), "worker_id", p->worker_id, "reason", reason, NULL);
+    p->job_id = p->attempt = 0;
+    if (dead && run_id)
+        s_settle (b, run_id);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static void
+s_on_ready (s_broker_t *b, const unsigned char *id, size_t len, const recon_msg_t *m)
+{
+    s_peer_t *p = s_peer_find (b, id, len);
+    if (p && p->job_id && !(m->has_holding && m->job_id == p->job_id))
+        s_fail_job (b, p, 0, "worker restarted its job loop", 1);
+    if (!p) {
+        if (b->npeers == S_MAX_PEERS) {
+            s_disconnect (b, id, len, "too many workers");
+            return;
+        }
+        p = &b->peers[b->npeers++];
+        memset (p, 0, sizeof *p);
+        memcpy (p->identity, id, len);
+        p->identity_len = len;
+    }
+    snprintf (p->worker_id, sizeof p->worker_id, "%s", m->worker_id);
+    p->expiry_ms = s_now_ms () + b->heartbeat_ms * b->liveness;
+    if (m->has_holding && !p->job_id) {
+        /*  A worker still busy from before our restart: adopt the job if
+            its lease is still its own, else tell it to drop the job.     */
+        recon_db_t *db = s_db (b);
+        int64_t ids[] = {m->job_id}, atts[] = {m->attempt};
+        int ok = db && recon_job_renew (db, ids, atts, 1, b->lease_us) == 0;
+        char job[24], att[24];
+        PGresult *r = NULL;
+        if (ok) {
+            const char *q[] = {s_i64 (job, m->job_id), s_i64 (att, m->attempt)};
+            r = recon_db_query (db, "SELECT 1 FROM recon.jobs WHERE job_id = $1 AND "
+                                    "attempt = $2 AND state = 'running'", 2, q);
+            ok = r && PQntuples (r) == 1;
+            PQclear (r);
+        }
+        if (ok) {
+            p->job_id = m->job_id;
+            p->attempt = m->attempt;
+            recon_log_kv (b->log, RECON_LOG_INFO, "job.adopted", "job_id", job, "worker_id",
+                          p->worker_id, NULL);
+        } else {
+            recon_msg_t c = {.cmd = RECON_CMD_CANCEL, .job_id = m->job_id, .attempt = m->attempt};
+            s_send (b, id, len, &c);
+        }
+    }
+    recon_log_kv (b->log, RECON_LOG_INFO, "worker.ready", "worker_id", p->worker_id, NULL);
+}
+
+/*  DONE, FAILED, PROGRESS must name the job the worker holds.              */
+static int
+s_holds (const s_peer_t *p, const recon_msg_t *m)
+{
+    return p->job_id && p->job_id == m->job_id && p->attempt == m->attempt;
+}
+
+static int64_t
+s_run_of (s_broker_t *b, int64_t job_id)
+{
+    recon_db_t *db = s_db (b);
+    char id[24];
+    const char *q[] = {s_i64 (id, job_id)};
+    PGresult *r = db ? recon_db_query (db, "SELECT run_id FROM recon.jobs WHERE job_id = $1", 1, q)
+                     : NULL;
+    int64_t run = r && PQntuples (r) ? strtoll (PQgetvalue (r, 0, 0), NULL, 10) : 0;
+    PQclear (r);
+    return run;
+}
+
+static void
+s_on_job_message (s_broker_t *b, s_peer_t *p, const recon_msg_t *m)
+{
+    char job[24], n[24];
+    if (m->cmd == RECON_CMD_PROGRESS) {
+        p->orders_done = m->orders_done;
+        return;
+    }
+    int64_t run = s_run_of (b, m->job_id);
+    if (m->cmd == RECON_CMD_DONE) {
+        /*  The worker marked the job succeeded in its last fenced batch. */
+        recon_log_kv (b->log, RECON_LOG_INFO, "job.done", "job_id", s_i64 (job, m->job_id),
+                      "orders", s_i64 (n, m->orders_done), "worker_id", p->worker_id, NULL);
+        p->job_id = p->attempt = 0;
+        if (run)
+            s_settle (b, run);
+        return;
+    }
+    s_fail_job (b, p, run, m->error, m->retryable);
+}
+
+static void
+s_on_disconnect (s_broker_t *b, s_peer_t *p, const recon_msg_t *m)
+{
+    if (p->job_id && m->has_job && m->handback && s_holds (p, m)) {
+        recon_db_t *db = s_db (b);
+        char job[24];
+        if (!db || recon_job_handback (db, p->job_id, p->attempt) < 0)
+            s_db_failed (b, "handing a job back"); /* its lease will expire instead */
+        recon_log_kv (b->log, RECON_LOG_INFO, "job.handed_back", "job_id",
+                      s_i64 (job, p->job_id), "worker_id", p->worker_id, NULL);
+    } else if (p->job_id) {
+        s_fail_job (b, p, s_run_of (b, p->job_id), "worker disconnected", 1);
+    }
+    recon_log_kv (b->log, RECON_LOG_INFO, "worker.gone", "worker_id", p->worker_id, NULL);
+    s_peer_remove (b, p);
+}
+
+static void
+s_on_message (s_broker_t *b)
+{
+    unsigned char id[S_ID_MAX];
+    size_t len = sizeof id;
+    recon_msg_t m;
+    char err[256];
+    int rc = recon_proto_recv (b->router, 1, id, &len, &m, err, sizeof err);
+    if (rc == RECON_PROTO_EAGAIN || rc == RECON_PROTO_ESOCKET)
+        return;
+    if (rc < 0) {
+        /*  Untrusted input: log and drop, never more.                     */
+        recon_log_kv (b->log, RECON_LOG_WARN, "message.malformed", "error", err, NULL);
+        return;
+    }
+    s_peer_t *p = s_peer_find (b, id, len);
+    if (m.cmd == RECON_CMD_READY) {
+        s_on_ready (b, id, len, &m);
+        return;
+    }
+    if (!p) {
+        s_disconnect (b, id, len, "unknown worker: send READY");
+        return;
+    }
+    p->expiry_ms = s_now_ms () + b->heartbeat_ms * b->liveness;
+    switch (m.cmd) {
+    case RECON_CMD_HEARTBEAT:
+        return;
+    case RECON_CMD_PROGRESS:
+    case RECON_CMD_DONE:
+    case RECON_CMD_FAILED:
+        if (s_holds (p, &m)) {
+            s_on_job_message (b, p, &m);
+            return;
+        }
+        break;
+    case RECON_CMD_DISCONNECT:
+        s_on_disconnect (b, p, &m);
+        return;
+    default:
+        break;
+    }
+    recon_log_kv (b->log, RECON_LOG_WARN, "message.unexpected", "command",
+                  recon_cmd_name (m.cmd), "worker_id", p->worker_id, NULL);
+    s_disconnect (b, id, len, "unexpected command");
+    if (p->job_id)
+        s_fail_job (b, p, s_run_of (b, p->job_id), "protocol error", 1);
+    s_peer_remove (b, p);
+}
+
+/* ---- periodic work ---------------------------------------------------------- */
+
+static void
+s_heartbeat (s_broker_t *b, int64_t now)
+{
+    if (now >= b->next_heartbeat) {
+        for (int i = 0; i < b->npeers; i++) {
+            recon_msg_t hb = {.cmd = RECON_CMD_HEARTBEAT};
+            s_send (b, b->peers[i].identity, b->peers[i].identity_len, &hb);
+        }
+        b->next_heartbeat = now + b->heartbeat_ms;
+    }
+    for (int i = 0; i < b->npeers; i++) {
+        s_peer_t *p = &b->peers[i];
+        if (now <= p->expiry_ms)
+            continue;
+        recon_log_kv (b->log, RECON_LOG_WARN, "worker.silent", "worker_id", p->worker_id, NULL);
+        if (p->job_id)
+            s_fail_job (b, p, s_run_of (b, p->job_id), "worker stopped answering heartbeats", 1);
+        s_peer_remove (b, p);
+        i--;
+    }
+}
+
+static void
+s_dispatch (s_broker_t *b, recon_db_t *db)
+{
+    for (int i = 0; i < b->npeers; i++) {
+        s_peer_t *p = &b->peers[i];
+        if (p->job_id)
+            continue;
+        recon_job_lease_t l;
+        int rc = recon_job_claim (db, 0, p->worker_id, b->lease_us, &l);
+        if (rc < 0) {
+            s_db_failed (b, "claiming a job");
+            return;
+        }
+        if (rc == 0)
+            return; /* nothing due */
+        recon_msg_t m = {.cmd = RECON_CMD_JOB, .job_id = l.job_id, .run_id = l.run_id,
+                         .attempt = l.attempt, .shard = l.shard, .shards = l.shards,
+                         .has_range_hi = l.has_range_hi, .from = l.from, .to = l.to,
+                         .as_of = l.classify.as_of,
+                         .grace_fulfillment = l.classify.grace_fulfillment,
+                         .grace_ledger = l.classify.grace_ledger,
+                         .grace_processor = l.classify.grace_processor,
+                         .grace_cancel = l.classify.grace_cancel,
+                         .tolerance = l.classify.tolerance};
+        snprintf (m.range_lo, sizeof m.range_lo, "%s", l.range_lo);
+        snprintf (m.range_hi, sizeof m.range_hi, "%s", l.range_hi);
+        p->job_id = l.job_id;
+        p->attempt = l.attempt;
+        p->orders_done = 0;
+        s_send (b, p->identity, p->identity_len, &m);
+        char job[24], att[24], run[24];
+        recon_log_kv (b->log, RECON_LOG_INFO, "job.dispatched", "run_id", s_i64 (run, l.run_id),
+                      "job_id", s_i64 (job, l.job_id), "attempt", s_i64 (att, l.attempt),
+                      "worker_id", p->worker_id, NULL);
+    }
+}
+
+/*  Jobs of cancelled runs: fence them (state cancelled) and tell holders. */
+static void
+s_cancellations (s_broker_t *b, recon_db_t *db)
+{
+    PGresult *r = recon_db_query (db,
+        "UPDATE recon.jobs j SET state = 'cancelled', finished_at = now(), locked_by = NULL, "
+        "       lease_expires_at = NULL FROM recon.runs r "
+        " WHERE r.run_id = j.run_id AND r.state = 'cancelled' AND j.state = 'running' "
+        "RETURNING j.job_id, j.attempt", 0, NULL);
+    if (!r) {
+        s_db_failed (b, "cancelling jobs");
+        return;
+    }
+    for (int i = 0; i < PQntuples (r); i++) {
+        int64_t job = strtoll (PQgetvalue (r, i, 0), NULL, 10);
+        int64_t att = strtoll (PQgetvalue (r, i, 1), NULL, 10);
+        for (int k = 0; k < b->npeers; k++)
+            if (b->peers[k].job_id == job && b->peers[k].attempt == att) {
+                recon_msg_t m = {.cmd = RECON_CMD_CANCEL, .job_id = job, .attempt = att};
+                s_send (b, b->peers[k].identity, b->peers[k].identity_len, &m);
+                b->peers[k].job_id = b->peers[k].attempt = 0;
+            }
+        recon_log_kv (b->log, RECON_LOG_INFO, "job.cancelled", "job_id", PQgetvalue (r, i, 0),
+                      NULL);
+    }
+    PQclear (r);
+}
+
+static void
+s_renew_leases (s_broker_t *b, recon_db_t *db)
+{
+    int64_t ids[S_MAX_PEERS], atts[S_MAX_PEERS];
+    int n = 0;
+    for (int i = 0; i < b->npeers; i++)
+        if (b->peers[i].job_id) {
+            ids[n] = b->peers[i].job_id;
+            atts[n++] = b->peers[i].attempt;
+        }
+    if (recon_job_renew (db, ids, atts, n, b->lease_us) < 0)
+        s_db_failed (b, "renewing leases");
+}
+
+/*  Runs whose jobs are all over but that are not settled yet (a settle
+    lost to a crash, or runs with no job left to report).                  */
+static void
+s_settle_all (s_broker_t *b, recon_db_t *db)
+{
+    PGresult *r = recon_db_query (db,
+        "SELECT run_id FROM recon.runs r WHERE state IN ('pending', 'running') AND NOT EXISTS "
+        "(SELECT 1 FROM recon.jobs j WHERE j.run_id = r.run_id AND j.state IN ('pending', "
+        "'running'))", 0, NULL);
+    for (int i = 0; r && i < PQntuples (r); i++)
+        s_settle (b, strtoll (PQgetvalue (r, i, 0), NULL, 10));
+    PQclear (r);
+}
+
+/*  The broker's own schedule: one run per matching minute, made unique by
+    its schedule key, so two brokers or a restart never double a run.      */
+static void
+s_schedule (s_broker_t *b, recon_db_t *db)
+{
+    if (!b->schedule)
+        return;
+    int64_t now = s_wall_us ();
+    int64_t minute = now / (60 * RECON_USEC_PER_SEC) * (60 * RECON_USEC_PER_SEC);
+    if (minute == b->schedule_minute)
+        return;
+    b->schedule_minute = minute;
+    if (!recon_cron_matches (b->schedule, minute))
+        return;
+    char key[RECON_TIMESTAMP_BUFSIZE + 16];
+    char at[RECON_TIMESTAMP_BUFSIZE];
+    recon_timestamp_format (minute, at);
+    snprintf (key, sizeof key, "schedule@%s", at);
+    int64_t window = recon_config_get_duration_us (b->cfg, "schedule_window");
+    recon_run_request_t req = {
+        .from = minute - window, .to = minute, .as_of = now,
+        .shards = (int) recon_config_get_int (b->cfg, "schedule_shards"),
+        .max_attempts = (int) recon_config_get_int (b->cfg, "max_attempts"),
+        .grace = {now, recon_config_get_duration_us (b->cfg, "grace_fulfillment"),
+                  recon_config_get_duration_us (b->cfg, "grace_ledger"),
+                  recon_config_get_duration_us (b->cfg, "grace_processor"),
+                  recon_config_get_duration_us (b->cfg, "grace_cancel"),
+                  recon_config_get_int (b->cfg, "amount_tolerance")},
+        .ledger_relation = recon_config_get (b->cfg, "ledger_relation"),
+        .fulfillment_relation = recon_config_get (b->cfg, "fulfillment_relation"),
+        .requested_by = "schedule", .schedule_key = key};
+    int64_t run_id = 0;
+    int rc = recon_run_create (db, &req, &run_id);
+    char id[24];
+    if (rc < 0)
+        s_db_failed (b, "creating a scheduled run");
+    else if (rc == 0)
+        recon_log_kv (b->log, RECON_LOG_INFO, "run.scheduled", "run_id", s_i64 (id, run_id),
+                      "key", key, NULL);
+}
+
+static void
+s_sweep (s_broker_t *b, int64_t now)
+{
+    if (now < b->next_sweep)
+        return;
+    b->next_sweep = now + 250;
+    recon_db_t *db = s_db (b);
+    if (!db)
+        return;
+    if (recon_job_expire_leases (db, &b->retry) < 0)
+        s_db_failed (b, "expiring leases");
+    s_renew_leases (b, db);
+    s_cancellations (b, db);
+    s_settle_all (b, db);
+    s_schedule (b, db);
+    s_dispatch (b, db);
+}
+
+/* ---- start-up ----------------------------------------------------------------- */
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: recon-broker [--config FILE] [--log-format text|json] [--log-level L]\n"
+             "\n"
+             "Binds a ZeroMQ ROUTER socket on RECON_BROKER_ENDPOINT and hands the jobs of\n"
+             "runs stored in RECON_DATABASE_URL (recon run) to connected recon-workers,\n"
+             "one job per worker: leases renewed by heartbeats, a silent worker's job\n"
+             "retried elsewhere with backoff, dead after RECON_MAX_ATTEMPTS. With\n"
+             "RECON_SCHEDULE set (cron: minute hour day month weekday, UTC) it also starts\n"
+             "runs itself. SIGTERM or SIGINT: stop dispatching and exit 0 (all state is\n"
+             "in PostgreSQL).\n\n");
+    recon_config_print_help (out);
+}
+
+static int
+s_setup (int argc, char **argv, s_broker_t *b)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"log-format", required_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = getenv ("RECON_CONFIG"), *format = NULL, *level = NULL;
+    int c;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': file = optarg; break;
+        case 'f': format = optarg; break;
+        case 'l': level = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "recon-broker: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if ((file && *file && recon_config_load_file (b->cfg, file) < 0)
+        || recon_config_load_env (b->cfg, environ) < 0
+        || (format && recon_config_set (b->cfg, "log_format", format, "--log-format") < 0)
+        || (level && recon_config_set (b->cfg, "log_level", level, "--log-level") < 0)) {
+        fprintf (stderr, "recon-broker: %s\n", recon_config_errstr (b->cfg));
+        return 2;
+    }
+    recon_log_format_t f;
+    recon_log_level_t l;
+    recon_log_format_parse (recon_config_get (b->cfg, "log_format"), &f);
+    recon_log_level_parse (recon_config_get (b->cfg, "log_level"), &l);
+    recon_log_set_format (b->log, f);
+    recon_log_set_level (b->log, l);
+    b->heartbeat_ms = recon_config_get_duration_us (b->cfg, "heartbeat") / 1000;
+    b->liveness = recon_config_get_int (b->cfg, "liveness");
+    b->lease_us = recon_config_get_duration_us (b->cfg, "job_lease");
+    b->retry.base_us = recon_config_get_duration_us (b->cfg, "retry_base");
+    b->retry.cap_us = recon_config_get_duration_us (b->cfg, "retry_cap");
+    b->db_pause_ms = 500;
+    const char *cron = recon_config_get (b->cfg, "schedule");
+    if (*cron) {
+        char err[200];
+        b->schedule = recon_cron_new (cron, err, sizeof err);
+        if (!b->schedule) {
+            fprintf (stderr, "recon-broker: RECON_SCHEDULE '%s': %s\n", cron, err);
+            return 2;
+        }
+    }
+    if (b->heartbeat_ms < 10 || b->liveness < 1) {
+        fprintf (stderr, "recon-broker: heartbeat must be >= 10ms and liveness >= 1\n");
+        return 2;
+    }
+    return -1;
+}
+
+int
+main (int argc, char **argv)
+{
+    s_broker_t b = {0};
+    int rc = 3;
+    b.cfg = recon_config_new ();
+    b.log = recon_log_new ("recon-broker", stderr);
+    b.peers = calloc (S_MAX_PEERS, sizeof *b.peers);
+    if (!b.cfg || !b.log || !b.peers)
+        goto done;
+    rc = s_setup (argc, argv, &b);
+    if (rc >= 0)
+        goto done;
+    rc = 3;
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    b.zctx = zmq_ctx_new ();
+    b.router = zmq_socket (b.zctx, ZMQ_ROUTER);
+    int linger = 0, mandatory = 1;
+    zmq_setsockopt (b.router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (b.router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    const char *endpoint = recon_config_get (b.cfg, "broker_endpoint");
+    if (zmq_bind (b.router, endpoint) < 0) {
+        recon_log_kv (b.log, RECON_LOG_ERROR, "broker.bind_failed", "endpoint", endpoint, "error",
+                      zmq_strerror (zmq_errno ()), NULL);
+        goto done;
+    }
+    recon_log_kv (b.log, RECON_LOG_INFO, "broker.started", "endpoint", endpoint, "version",
+                  RECON_VERSION, NULL);
+    while (!s_signal) {
+        zmq_pollitem_t items[] = {{b.router, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, 1, 100) < 0 && zmq_errno () != EINTR)
+            break;
+        /*  Drain what arrived, but bounded: periodic work must not starve. */
+        for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN); i++) {
+            s_on_message (&b);
+            int more;
+            size_t size = sizeof more;
+            zmq_getsockopt (b.router, ZMQ_EVENTS, &more, &size);
+            if (!(more & ZMQ_POLLIN))
+                break;
+        }
+        int64_t now = s_now_ms ();
+        s_heartbeat (&b, now);
+        s_sweep (&b, now);
+    }
+    recon_log_kv (b.log, RECON_LOG_INFO, "broker.stopped", NULL);
+    rc = 0;
+done:
+    if (b.router)
+        zmq_close (b.router);
+    if (b.zctx)
+        zmq_ctx_term (b.zctx);
+    recon_cron_destroy (&b.schedule);
+    recon_db_destroy (&b.db);
+    free (b.peers);
+    recon_log_destroy (&b.log);
+    recon_config_destroy (&b.cfg);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*  recon/checkpoint.h — a job's progress hint in Redis.
+
+    Redis checkpoints save time, never correctness: the durable checkpoint
+    is the job row in PostgreSQL, written in the same transaction as each
+    batch, and redoing a batch changes nothing. So every Redis failure here
+    is logged and swallowed; the caller falls back to PostgreSQL.          */
+#ifndef RECON_CHECKPOINT_H
+#define RECON_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "recon/log.h"
+#include "recon/reconciler.h"
+
+typedef struct recon_checkpoint recon_checkpoint_t;
+
+/*  REDIS_URL: "redis://host[:port][/db]" or "unix:///path/to.sock[?db=N]".
+    LOG is not owned (may be NULL). Connects lazily. NULL on OOM or when the
+    URL cannot be parsed (the reason is logged).                            */
+recon_checkpoint_t *recon_checkpoint_new (const char *redis_url, recon_log_t *log);
+void recon_checkpoint_destroy (recon_checkpoint_t **p);
+
+/*  Loads JOB_ID's checkpoint into OUT. 1 found, 0 none, -1 Redis failed
+    (OUT unchanged in both latter cases).                                   */
+int recon_checkpoint_load (recon_checkpoint_t *cp, int64_t job_id, recon_job_progress_t *out);
+
+/*  Saves it (expires after 7 days). 0, or -1 when Redis failed.            */
+int recon_checkpoint_save (recon_checkpoint_t *cp, int64_t job_id,
+                           const recon_job_progress_t *progress);
+
+/*  Forgets it (the job is finished). 0 or -1.                              */
+int recon_checkpoint_clear (recon_checkpoint_t *cp, int64_t job_id);
+
+#endif

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test_cluster.sh — runs end to end against the sandbox PostgreSQL: the
+# generator's files imported, a run reconciled (by recon-worker --run, and
+# by recon-broker + 2 workers over ZeroMQ), and the mismatch queue compared
+# with the generator's ground truth: exactly the flagged (order, kind)
+# pairs, nothing more, nothing less; a second run changes nothing.
+set -u
+RECON=$1 WORKER=$2 BROKER=$3 GEN=$4
+pass=0
+fail=0
+work=$(mktemp -d /tmp/recon-cluster-test.XXXXXX)
+dbs=()
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for d in "${dbs[@]}"; do psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+: "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
+
+check() { local name=$1; shift
+    if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi; }
+newdb() {
+    psql -q "$RECON_DATABASE_URL" -c "CREATE DATABASE $1" >/dev/null; dbs+=("$1")
+    url="${RECON_DATABASE_URL/\/recon\?//$1?}"
+    RECON_DATABASE_URL="$url" $RECON db migrate --reference >/dev/null 2>&1
+}
+q() { psql -At "$url" -c "$1"; }
+load() {
+    RECON_DATABASE_URL="$url" $RECON import processor --format canonical "$G/processor.csv" >/dev/null &&
+    RECON_DATABASE_URL="$url" $RECON import ledger --format canonical "$G/ledger.csv" >/dev/null &&
+    RECON_DATABASE_URL="$url" $RECON import fulfillment --format canonical "$G/fulfillment.csv" >/dev/null
+}
+queue() { q "SELECT order_id || ',' || kind FROM recon.mismatches WHERE status = 'open'" | LC_ALL=C sort; }
+meta() { grep -o "\"$1\": *\"[^\"]*\"" "$G/meta.json" | cut -d'"' -f4; }
+
+$GEN --orders 20000 --seed 5 --out "$work/g" >/dev/null || { echo "FAIL generator"; exit 1; }
+G=$work/g
+FROM=$(meta from) TO=$(meta to) AS_OF=$(meta as_of)
+# expected: every flagged kind of every order, one line each
+tail -n +2 "$G/truth.csv" | awk -F, '{ n = split($2, k, "|"); for (i = 1; i <= n; i++) print $1 "," k[i] }' |
+    grep -vE ',(in_sync|refunded_in_full|cancelled_clean|awaiting_fulfillment|awaiting_ledger|awaiting_processor)$' |
+    LC_ALL=C sort >"$work/expected"
+check "truth has flagged orders" test "$(wc -l <"$work/expected")" -gt 1000
+
+# ---- direct mode: no broker ------------------------------------------------
+newdb "cl_a_$$"; A=$url
+load || { echo "FAIL load"; exit 1; }
+run=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 3)
+check "run prints its id" test "$run" -gt 0
+check "three jobs planned" test "$(q "SELECT count(*) FROM recon.jobs WHERE run_id = $run")" -eq 3
+RECON_DATABASE_URL="$A" RECON_REDIS_URL="$RECON_REDIS_URL" $WORKER --run "$run" 2>"$work/w.log"
+check "worker --run exits 0" test $? -eq 0
+check "run succeeded" test "$(q "SELECT state FROM recon.runs WHERE run_id = $run")" = succeeded
+check "every order reconciled once" test "$(q "SELECT sum(orders_done) FROM recon.jobs WHERE run_id = $run")" -eq 20000
+queue >"$work/got"
+check "queue equals ground truth exactly" cmp -s "$work/expected" "$work/got"
+[ -s "$work/got" ] && ! cmp -s "$work/expected" "$work/got" && diff "$work/expected" "$work/got" | head -5
+check "one 'opened' history entry per mismatch" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE action = 'opened'")" -eq "$(wc -l <"$work/expected")"
+check "sentences stored" test "$(q "SELECT count(*) FROM recon.mismatches WHERE summary = '' OR next_step = ''")" -eq 0
+check "evidence has all three sources" test "$(q "SELECT count(*) FROM recon.mismatches WHERE NOT (evidence ? 'processor' AND evidence ? 'ledger' AND evidence ? 'fulfillment')")" -eq 0
+hist=$(q "SELECT count(*) FROM recon.mismatch_history")
+run2=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 2)
+RECON_DATABASE_URL="$A" RECON_REDIS_URL="$RECON_REDIS_URL" $WORKER --run "$run2" 2>/dev/null
+queue >"$work/got2"
+check "second run: same queue" cmp -s "$work/expected" "$work/got2"
+check "second run: no new history" test "$(q "SELECT count(*) FROM recon.mismatch_history")" -eq "$hist"
+check "second run saw every open item" test "$(q "SELECT count(*) FROM recon.mismatches WHERE status = 'open' AND last_seen_run <> $run2")" -eq 0
+
+# late data: the missing ledger entries arrive; the next run auto-resolves
+q "SELECT ledger.post_order_entry('late_' || m.order_id, m.order_id, 'charge', (e->>'amount_minor')::bigint, e->>'currency', '$TO'::timestamptz - interval '1 hour')
+     FROM recon.mismatches m, jsonb_array_elements(m.evidence->'processor') e
+    WHERE m.kind = 'missing_in_ledger' AND m.status = 'open' AND e->>'kind' = 'charge' AND e->>'status' = 'succeeded'" >/dev/null
+late=$(q "SELECT count(*) FROM recon.mismatches WHERE kind = 'missing_in_ledger' AND status = 'open'")
+run3=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 2)
+RECON_DATABASE_URL="$A" RECON_REDIS_URL="$RECON_REDIS_URL" $WORKER --run "$run3" 2>/dev/null
+check "late ledger entries auto-resolve" test "$(q "SELECT count(*) FROM recon.mismatches WHERE kind = 'missing_in_ledger' AND resolution = 'auto_resolved'")" -ge 1
+check "auto-resolution is in the history with a reason" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE action = 'auto_resolved' AND actor = 'recon' AND note <> '' AND run_id = $run3")" -ge 1
+check "late data counted" test "$late" -ge 1
+
+# a human resolves an item; new facts reopen it
+mid=$(q "SELECT mismatch_id FROM recon.mismatches WHERE kind = 'overcharged' AND status = 'open' LIMIT 1")
+q "UPDATE recon.mismatches SET status = 'resolved', resolution = 'refunded', resolved_at = now() WHERE mismatch_id = $mid;
+   INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status) VALUES ($mid, 'alice', 'resolved', 'open', 'resolved')" >/dev/null
+run4=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 1)
+RECON_DATABASE_URL="$A" $WORKER --run "$run4" 2>/dev/null
+check "human resolution stands while facts are unchanged" test "$(q "SELECT status FROM recon.mismatches WHERE mismatch_id = $mid")" = resolved
+oid=$(q "SELECT order_id FROM recon.mismatches WHERE mismatch_id = $mid")
+q "INSERT INTO recon.processor_events (processor, txn_id, order_id, kind, status, amount_minor, currency, occurred_at)
+   SELECT 'canonical', 'late_capture', order_id, 'charge', 'succeeded', 1, currency, '$TO'::timestamptz - interval '1 hour' FROM recon.mismatches WHERE mismatch_id = $mid" >/dev/null
+run5=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 1)
+RECON_DATABASE_URL="$A" $WORKER --run "$run5" 2>/dev/null
+check "new facts reopen a human-resolved item" test "$(q "SELECT status FROM recon.mismatches WHERE mismatch_id = $mid")" = open
+check "reopening is in the history" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $mid AND action = 'reopened' AND actor = 'recon'")" -eq 1
+
+# ---- broker + 2 workers over ZeroMQ --------------------------------------
+newdb "cl_b_$$"; B=$url
+load || { echo "FAIL load"; exit 1; }
+export RECON_BROKER_ENDPOINT="ipc://$work/broker.sock"
+RECON_DATABASE_URL="$B" $BROKER 2>"$work/broker.log" & pids+=($!); bpid=$!
+for i in 1 2; do
+    RECON_DATABASE_URL="$B" $WORKER --id "w$i" 2>"$work/worker$i.log" & pids+=($!)
+done
+wpids=("${pids[@]:1}")
+RECON_DATABASE_URL="$B" timeout 300 $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 4 --wait >"$work/run.out" 2>"$work/run.err"
+rc=$?
+check "run --wait exits 1 when mismatches are open" test $rc -eq 1
+check "run --wait prints a summary" grep -q "succeeded: 20,000 orders reconciled" "$work/run.out"
+url=$B; queue >"$work/got3"
+check "broker+workers: queue equals ground truth" cmp -s "$work/expected" "$work/got3"
+check "every job reported done to the broker" test "$(grep -c job.done "$work/broker.log")" -eq 4
+check "both workers worked" test "$(grep -l 'job.started' "$work"/worker*.log | wc -l)" -eq 2
+RECON_DATABASE_URL="$B" timeout 60 $RECON run --from 2020-01-01 --to 2020-01-02 --as-of 2020-01-03 --shards 2 --wait >/dev/null 2>&1
+check "run --wait exits 0 when nothing is flagged" test $? -eq 0
+kill -TERM "${pids[@]}"
+for p in "${pids[@]}"; do wait "$p"; s=$?; [ $s -eq 0 ] || echo "process $p exited $s"; done
+check "broker and workers stop cleanly on SIGTERM" grep -q broker.stopped "$work/broker.log"
+pids=()
+
+echo "cluster: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,211 @@
+/*  job.c — one job from start to an end, surviving database restarts.
+
+    Design decision: the job owns its four connections and its Redis hint
+    and rebuilds them from nothing after any failure, resuming from the
+    latest checkpoint. Because every batch is fenced and idempotent, "start
+    again from the checkpoint" is always a correct recovery, so there is
+    exactly one recovery path to test.                                     */
+#include "job.h"
+#include "recon/checkpoint.h"
+#include "recon/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_SQL_RETRIES 3
+
+typedef struct {
+    recon_db_t *rw, *ro, *ledger, *fulfillment;
+} s_dbs_t;
+
+typedef struct {
+    const worker_spec_t *spec;
+    atomic_int *stop;
+    worker_report_fn *report;
+    void *arg;
+    recon_checkpoint_t *cp;
+} s_batch_ctx_t;
+
+static void
+s_close (s_dbs_t *d)
+{
+    recon_db_destroy (&d->rw);
+    recon_db_destroy (&d->ro);
+    recon_db_destroy (&d->ledger);
+    recon_db_destroy (&d->fulfillment);
+}
+
+/*  0 when all four are up; else the first error in ERR.                   */
+static int
+s_open (const recon_config_t *cfg, s_dbs_t *d, char *err, size_t size)
+{
+    s_close (d);
+    const char *own = recon_config_get (cfg, "database_url");
+    d->rw = recon_db_connect (own, "recon-worker");
+    d->ro = recon_db_connect (own, "recon-worker read");
+    d->ledger = recon_db_connect (recon_config_get_url (cfg, "ledger_database_url"),
+                                  "recon-worker ledger");
+    d->fulfillment = recon_db_connect (recon_config_get_url (cfg, "fulfillment_database_url"),
+                                       "recon-worker fulfillment");
+    recon_db_t *all[] = {d->rw, d->ro, d->ledger, d->fulfillment};
+    for (int i = 0; i < 4; i++)
+        if (!recon_db_ok (all[i])) {
+            snprintf (err, size, "%s", recon_db_errstr (all[i]));
+            return -1;
+        }
+    return 0;
+}
+
+static int
+s_connected (const s_dbs_t *d)
+{
+    const recon_db_t *all[] = {d->rw, d->ro, d->ledger, d->fulfillment};
+    for (int i = 0; i < 4; i++)
+        if (!all[i] || PQstatus (recon_db_conn ((recon_db_t *) all[i])) != CONNECTION_OK)
+            return 0;
+    return 1;
+}
+
+/*  Sleeps MS in small steps; returns 1 early when STOP is set.            */
+static int
+s_pause (atomic_int *stop, int64_t ms)
+{
+    for (int64_t t = 0; t < ms; t += 100) {
+        if (atomic_load (stop))
+            return 1;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep (&ts, NULL);
+    }
+    return atomic_load (stop);
+}
+
+/*  1 s, 2 s, … 30 s, ±20% jitter: many workers must not reconnect in step. */
+static int64_t
+s_backoff_ms (int failures, unsigned *seed)
+{
+    int64_t ms = 1000;
+    for (int i = 1; i < failures && ms < 30000; i++)
+        ms *= 2;
+    if (ms > 30000)
+        ms = 30000;
+    return ms * (80 + rand_r (seed) % 41) / 100;
+}
+
+/*  Where to resume: the Redis hint, else the job row (the durable one).   */
+static void
+s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const worker_spec_t *spec,
+                recon_job_progress_t *p)
+{
+    memset (p, 0, sizeof *p);
+    if (cp && recon_checkpoint_load (cp, spec->job_id, p) == 1)
+        return;
+    char id[24];
+    snprintf (id, sizeof id, "%lld", (long long) spec->job_id);
+    const char *params[] = {id};
+    PGresult *r = recon_db_query (db,
+        "SELECT orders_done, mismatches, coalesce(last_order_id, '') FROM recon.jobs "
+        "WHERE job_id = $1", 1, params);
+    if (r && PQntuples (r) == 1) {
+        p->orders_done = atoll (PQgetvalue (r, 0, 0));
+        p->mismatches = atoll (PQgetvalue (r, 0, 1));
+        snprintf (p->last_order_id, sizeof p->last_order_id, "%s", PQgetvalue (r, 0, 2));
+    }
+    PQclear (r);
+}
+
+static int
+s_on_batch (void *arg, const recon_job_progress_t *progress)
+{
+    s_batch_ctx_t *ctx = arg;
+    if (ctx->cp)
+        recon_checkpoint_save (ctx->cp, ctx->spec->job_id, progress);
+    worker_event_t ev = {WORKER_EV_PROGRESS, ctx->spec->job_id, ctx->spec->attempt, *progress, 0,
+                         ""};
+    if (ctx->report)
+        ctx->report (ctx->arg, &ev);
+    return atomic_load (ctx->stop);
+}
+
+static void
+s_fill_spec (const recon_config_t *cfg, const worker_spec_t *w, recon_job_spec_t *spec)
+{
+    *spec = (recon_job_spec_t) {
+        .job_id = w->job_id, .run_id = w->run_id, .attempt = w->attempt,
+        .range_lo = w->range_lo, .range_hi = w->has_range_hi ? w->range_hi : NULL,
+        .from = w->from, .to = w->to, .classify = w->classify,
+        .ledger_relation = recon_config_get (cfg, "ledger_relation"),
+        .fulfillment_relation = recon_config_get (cfg, "fulfillment_relation"),
+        .batch_size = (int) recon_config_get_int (cfg, "batch_size"),
+    };
+}
+
+void
+worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t *spec,
+                atomic_int *stop, worker_report_fn *report, void *arg, worker_event_t *final)
+{
+    memset (final, 0, sizeof *final);
+    final->job_id = spec->job_id;
+    final->attempt = spec->attempt;
+    unsigned seed = (unsigned) (spec->job_id * 7919 + spec->attempt + (int64_t) time (NULL));
+    char job[24], err[512] = "";
+    snprintf (job, sizeof job, "%lld", (long long) spec->job_id);
+    s_dbs_t dbs = {0};
+    recon_checkpoint_t *cp = recon_checkpoint_new (recon_config_get (cfg, "redis_url"), log);
+    recon_job_spec_t rspec;
+    s_fill_spec (cfg, spec, &rspec);
+    s_batch_ctx_t ctx = {spec, stop, report, arg, cp};
+    int lost = 0, sql_failures = 0;
+    for (;;) {
+        if (atomic_load (stop)) {
+            final->type = WORKER_EV_STOPPED;
+            break;
+        }
+        if (s_open (cfg, &dbs, err, sizeof err) < 0) {
+            recon_log_kv (log, RECON_LOG_WARN, "job.db_unavailable", "job_id", job, "error", err,
+                          NULL);
+            s_pause (stop, s_backoff_ms (++lost, &seed));
+            continue;
+        }
+        lost = 0;
+        recon_reconciler_t *r = recon_reconciler_new (dbs.rw, dbs.ro, dbs.ledger, dbs.fulfillment);
+        if (!r) {
+            final->type = WORKER_EV_FAILED;
+            final->retryable = 1;
+            snprintf (final->error, sizeof final->error, "out of memory");
+            break;
+        }
+        s_resume_point (cp, dbs.ro, spec, &final->progress);
+        int rc = recon_reconciler_run (r, &rspec, &final->progress, s_on_batch, &ctx);
+        snprintf (err, sizeof err, "%s", recon_reconciler_errstr (r));
+        recon_reconciler_destroy (&r);
+        if (rc == RECON_JOB_DONE) {
+            final->type = WORKER_EV_DONE;
+            if (cp)
+                recon_checkpoint_clear (cp, spec->job_id);
+            break;
+        }
+        if (rc == RECON_JOB_STOPPED) {
+            final->type = WORKER_EV_STOPPED;
+            break;
+        }
+        if (rc == RECON_JOB_FENCED) {
+            final->type = WORKER_EV_FENCED;
+            snprintf (final->error, sizeof final->error, "%s", err);
+            break;
+        }
+        if (rc == RECON_JOB_EDATA || (s_connected (&dbs) && ++sql_failures >= S_SQL_RETRIES)) {
+            final->type = WORKER_EV_FAILED;
+            final->retryable = rc != RECON_JOB_EDATA;
+            snprintf (final->error, sizeof final->error, "%s", err);
+            break;
+        }
+        /*  A lost connection (or a first SQL error): back off, rebuild,
+            resume from the checkpoint.                                    */
+        recon_log_kv (log, RECON_LOG_WARN, "job.retry", "job_id", job, "error", err, NULL);
+        s_pause (stop, s_backoff_ms (s_connected (&dbs) ? sql_failures : ++lost, &seed));
+    }
+    s_close (&dbs);
+    recon_checkpoint_destroy (&cp);
+}

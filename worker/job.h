@@ -1,0 +1,48 @@
+/*  job.h — running one job to an end, with retries, for recon-worker.     */
+#ifndef RECON_WORKER_JOB_H
+#define RECON_WORKER_JOB_H
+
+#include <stdatomic.h>
+
+#include "recon/config.h"
+#include "recon/log.h"
+#include "recon/reconciler.h"
+
+typedef struct {
+    int64_t job_id, run_id, attempt;
+    char range_lo[RECON_ORDER_ID_MAX + 1];
+    char range_hi[RECON_ORDER_ID_MAX + 1];
+    int has_range_hi;
+    int64_t from, to;
+    recon_classify_config_t classify;
+} worker_spec_t;
+
+typedef enum {
+    WORKER_EV_PROGRESS, /* a batch committed */
+    WORKER_EV_DONE,     /* the job succeeded */
+    WORKER_EV_STOPPED,  /* stopped at a batch boundary as asked (handback) */
+    WORKER_EV_FENCED,   /* the job is no longer ours: drop it */
+    WORKER_EV_FAILED,   /* gave up: report FAILED */
+} worker_event_type_t;
+
+typedef struct {
+    worker_event_type_t type;
+    int64_t job_id, attempt;
+    recon_job_progress_t progress;
+    int retryable;
+    char error[512];
+} worker_event_t;
+
+/*  Called after each committed batch with a PROGRESS event.               */
+typedef void (worker_report_fn) (void *arg, const worker_event_t *event);
+
+/*  Runs SPEC until done, stopped (STOP set: ends at the next batch
+    boundary, or at once while waiting to reconnect), fenced or failed.
+    Lost connections are retried with backoff for as long as it takes (the
+    broker's lease decides when the job is someone else's); SQL errors are
+    retried 3 times, then the job FAILED (retryable). Fills FINAL.          */
+void worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t *spec,
+                     atomic_int *stop, worker_report_fn *report, void *arg,
+                     worker_event_t *final);
+
+#endif
