@@ -367,9 +367,11 @@ s_redis_answers (const char *sock)
     return ok;
 }
 
-static int
-s_start_redis (recon_sandbox_t *sb)
+int
+recon_sandbox_start_redis (recon_sandbox_t *sb)
 {
+    if (sb->redis_pid)
+        return 0;
     char log_path[PATH_MAX + 32];
     snprintf (log_path, sizeof log_path, "%s/redis.log", sb->redis_dir);
     const char *server = getenv ("RECON_SANDBOX_REDIS_SERVER");
@@ -409,7 +411,7 @@ recon_sandbox_start (recon_sandbox_t *sb)
 {
     sb->errstr[0] = '\0';
     if (s_prepare_dirs (sb) < 0 || s_initdb (sb) < 0 || recon_sandbox_start_postgres (sb) < 0
-        || s_create_database (sb) < 0 || s_start_redis (sb) < 0) {
+        || s_create_database (sb) < 0 || recon_sandbox_start_redis (sb) < 0) {
         char saved[sizeof sb->errstr];
         memcpy (saved, sb->errstr, sizeof saved);
         recon_sandbox_stop (sb);
@@ -442,6 +444,12 @@ s_terminate (recon_sandbox_t *sb, pid_t *pid, int sig, const char *name)
 }
 
 int
+recon_sandbox_stop_redis (recon_sandbox_t *sb)
+{
+    return s_terminate (sb, &sb->redis_pid, SIGTERM, "redis");
+}
+
+int
 recon_sandbox_stop_postgres (recon_sandbox_t *sb)
 {
     return s_terminate (sb, &sb->pg_pid, SIGINT, "postgres");
@@ -461,7 +469,7 @@ int
 recon_sandbox_stop (recon_sandbox_t *sb)
 {
     int had_servers = sb->pg_pid || sb->redis_pid;
-    int rc = s_terminate (sb, &sb->redis_pid, SIGTERM, "redis");
+    int rc = recon_sandbox_stop_redis (sb);
     if (recon_sandbox_stop_postgres (sb) < 0)
         rc = -1;
     if (*sb->dir && !sb->keep) {

@@ -202,9 +202,10 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t
             break;
         }
         /*  A lost connection (or a first SQL error): back off, rebuild,
-            resume from the checkpoint.                                    */
+            resume from the checkpoint. An SQL error is likely to repeat:
+            retry it soon and give up soon, so the broker can move on.     */
         recon_log_kv (log, RECON_LOG_WARN, "job.retry", "job_id", job, "error", err, NULL);
-        s_pause (stop, s_backoff_ms (s_connected (&dbs) ? sql_failures : ++lost, &seed));
+        s_pause (stop, s_connected (&dbs) ? 200 * sql_failures : s_backoff_ms (++lost, &seed));
     }
     s_close (&dbs);
     recon_checkpoint_destroy (&cp);

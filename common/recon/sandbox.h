@@ -38,6 +38,10 @@ int recon_sandbox_stop (recon_sandbox_t *sb);
 int recon_sandbox_stop_postgres (recon_sandbox_t *sb);
 int recon_sandbox_start_postgres (recon_sandbox_t *sb);
 
+/*  Stops / starts only Redis; it keeps nothing, so a restart is a flush.  */
+int recon_sandbox_stop_redis (recon_sandbox_t *sb);
+int recon_sandbox_start_redis (recon_sandbox_t *sb);
+
 /*  URLs for RECON_DATABASE_URL and RECON_REDIS_URL, and the directory.
     Owned by SB; valid after a successful start.                             */
 const char *recon_sandbox_database_url (const recon_sandbox_t *sb);

@@ -1,0 +1,530 @@
+/*  test_faults.c — the cluster under faults, with real processes.
+
+    Each test gets a fresh copy of one imported data set (CREATE DATABASE …
+    TEMPLATE), starts the real recon-broker and two recon-workers over ipc://
+    with fast timings, starts a run, injects one fault mid-run, and then
+    requires what a clean run gives: the run succeeded, the open queue is
+    exactly the generator's flagged set, no (order, kind) twice, one
+    'opened' history entry per item, attempts within bounds. The sandbox is
+    this test's own, so PostgreSQL and Redis can be stopped and restarted.
+
+    argv: recon recon-broker recon-worker recon-gen                       */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "recon/sandbox.h"
+
+#define S_ORDERS "24000"
+#define S_MAX_PROCS 8
+
+typedef struct {
+    const char *recon, *broker, *worker, *gen;
+    recon_sandbox_t *sb;
+    char dir[512];      /* this process's work dir */
+    char expected[600]; /* path of the sorted expected pairs */
+    char from[40], to[40], as_of[40];
+} s_env_t;
+
+typedef struct {
+    s_env_t *env;
+    char db[64];
+    char url[700];
+    char endpoint[600];
+    pid_t broker;
+    pid_t workers[S_MAX_PROCS];
+    int nworkers;
+    long run_id;
+    const char *extra_env; /* "NAME=VALUE" for the workers, or NULL */
+} s_case_t;
+
+/* ---- small utilities ------------------------------------------------------- */
+
+static void
+s_sleep_ms (long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep (&ts, NULL);
+}
+
+/*  Starts ARGV with ENV additions ("K=V", NULL-terminated), output to LOG. */
+static pid_t
+s_spawn (char *const argv[], const char *const *env, const char *log)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        for (int i = 0; env && env[i]; i++)
+            putenv ((char *) env[i]);
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+        }
+        execv (argv[0], argv);
+        _exit (127);
+    }
+    assert_true (pid > 0);
+    return pid;
+}
+
+static int
+s_wait_exit (pid_t pid)
+{
+    int status;
+    while (waitpid (pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static int
+s_run_cmd (char *const argv[], const char *const *env, const char *log)
+{
+    return s_wait_exit (s_spawn (argv, env, log));
+}
+
+static PGresult *
+s_query (const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb (url);
+    if (PQstatus (c) != CONNECTION_OK)
+        fail_msg ("connect: %s", PQerrorMessage (c));
+    PGresult *r = PQexec (c, sql);
+    if (PQresultStatus (r) != PGRES_TUPLES_OK && PQresultStatus (r) != PGRES_COMMAND_OK)
+        fail_msg ("%s: %s", sql, PQerrorMessage (c));
+    PQfinish (c);
+    return r;
+}
+
+static long
+s_scalar (const char *url, const char *sql)
+{
+    PGresult *r = s_query (url, sql);
+    long v = PQntuples (r) ? atol (PQgetvalue (r, 0, 0)) : 0;
+    PQclear (r);
+    return v;
+}
+
+/*  Like s_scalar but tolerant: -1 while the database is down.             */
+static long
+s_try_scalar (const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb (url);
+    long v = -1;
+    if (PQstatus (c) == CONNECTION_OK) {
+        PGresult *r = PQexec (c, sql);
+        if (PQresultStatus (r) == PGRES_TUPLES_OK && PQntuples (r))
+            v = atol (PQgetvalue (r, 0, 0));
+        PQclear (r);
+    }
+    PQfinish (c);
+    return v;
+}
+
+static void
+s_meta (const char *dir, const char *key, char *out, size_t size)
+{
+    char path[700], line[4096], pat[64];
+    snprintf (path, sizeof path, "%s/g/meta.json", dir);
+    FILE *f = fopen (path, "r");
+    assert_non_null (f);
+    size_t n = fread (line, 1, sizeof line - 1, f);
+    line[n] = '\0';
+    fclose (f);
+    snprintf (pat, sizeof pat, "\"%s\":", key);
+    char *p = strstr (line, pat);
+    assert_non_null (p);
+    p = strchr (p + strlen (pat), '"') + 1;
+    snprintf (out, size, "%.*s", (int) (strchr (p, '"') - p), p);
+}
+
+/* ---- one data set, imported once into a template database --------------- */
+
+/*  The binaries under test, from the command line (set once in main).   */
+static char **s_argv;
+
+static int
+s_group_setup (void **state)
+{
+    s_env_t *env = calloc (1, sizeof *env);
+    char **argv = s_argv;
+    env->recon = argv[1];
+    env->broker = argv[2];
+    env->worker = argv[3];
+    env->gen = argv[4];
+    snprintf (env->dir, sizeof env->dir, "/tmp/recon-faults.%d", (int) getpid ());
+    mkdir (env->dir, 0755);
+    env->sb = recon_sandbox_new (NULL, NULL);
+    if (recon_sandbox_start (env->sb) < 0)
+        fail_msg ("sandbox: %s", recon_sandbox_errstr (env->sb));
+    const char *url = recon_sandbox_database_url (env->sb);
+    char cmd[4096], out[700], log[700];
+    snprintf (out, sizeof out, "%s/g", env->dir);
+    snprintf (log, sizeof log, "%s/setup.log", env->dir);
+    char *gen[] = {(char *) env->gen, "--orders", S_ORDERS, "--seed", "77", "--out", out, NULL};
+    assert_int_equal (s_run_cmd (gen, NULL, log), 0);
+    s_meta (env->dir, "from", env->from, sizeof env->from);
+    s_meta (env->dir, "to", env->to, sizeof env->to);
+    s_meta (env->dir, "as_of", env->as_of, sizeof env->as_of);
+    char dburl[700], envdb[760];
+    snprintf (dburl, sizeof dburl, "postgresql://recon@/tpl?host=%s/pg", recon_sandbox_dir (env->sb));
+    snprintf (envdb, sizeof envdb, "RECON_DATABASE_URL=%s", dburl);
+    PQclear (s_query (url, "CREATE DATABASE tpl"));
+    const char *e[] = {envdb, NULL};
+    char *migrate[] = {(char *) env->recon, "db", "migrate", "--reference", NULL};
+    assert_int_equal (s_run_cmd (migrate, e, log), 0);
+    const char *src[][3] = {{"processor", "processor.csv"}, {"ledger", "ledger.csv"},
+                            {"fulfillment", "fulfillment.csv"}};
+    for (int i = 0; i < 3; i++) {
+        char file[800];
+        snprintf (file, sizeof file, "%s/%s", out, src[i][1]);
+        char *imp[] = {(char *) env->recon, "import", (char *) src[i][0], "--format", "canonical",
+                       file, NULL};
+        assert_int_equal (s_run_cmd (imp, e, log), 0);
+    }
+    snprintf (env->expected, sizeof env->expected, "%s/expected", env->dir);
+    snprintf (cmd, sizeof cmd,
+              "tail -n +2 %s/truth.csv | awk -F, '{ n = split($2, k, \"|\"); for (i = 1; i <= n; "
+              "i++) print $1 \",\" k[i] }' | grep -vE ',(in_sync|refunded_in_full|cancelled_clean|"
+              "awaiting_fulfillment|awaiting_ledger|awaiting_processor)$' | LC_ALL=C sort > %s",
+              out, env->expected);
+    assert_int_equal (system (cmd), 0);
+    *state = env;
+    return 0;
+}
+
+static int
+s_group_teardown (void **state)
+{
+    s_env_t *env = *state;
+    recon_sandbox_destroy (&env->sb);
+    char cmd[600];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", env->dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "could not remove %s\n", env->dir);
+    free (env);
+    return 0;
+}
+
+/* ---- one case: a copy of the data, a broker, workers ----------------------- */
+
+static void
+s_env_vars (s_case_t *c, char vars[][800], const char **list)
+{
+    int n = 0;
+    snprintf (vars[n++], 800, "RECON_DATABASE_URL=%s", c->url);
+    snprintf (vars[n++], 800, "RECON_REDIS_URL=%s", recon_sandbox_redis_url (c->env->sb));
+    snprintf (vars[n++], 800, "RECON_BROKER_ENDPOINT=%s", c->endpoint);
+    snprintf (vars[n++], 800, "RECON_HEARTBEAT=100ms");
+    snprintf (vars[n++], 800, "RECON_LIVENESS=4");
+    snprintf (vars[n++], 800, "RECON_JOB_LEASE=2s");
+    snprintf (vars[n++], 800, "RECON_RETRY_BASE=50ms");
+    snprintf (vars[n++], 800, "RECON_BATCH_SIZE=40");
+    snprintf (vars[n++], 800, "RECON_MAX_ATTEMPTS=3");
+    for (int i = 0; i < n; i++)
+        list[i] = vars[i];
+    list[n] = c->extra_env;
+    list[n + 1] = NULL;
+}
+
+static void
+s_start_broker (s_case_t *c)
+{
+    char vars[12][800], log[700];
+    const char *list[14];
+    s_env_vars (c, vars, list);
+    snprintf (log, sizeof log, "%s/%s.broker.log", c->env->dir, c->db);
+    char *argv[] = {(char *) c->env->broker, NULL};
+    c->broker = s_spawn (argv, list, log);
+}
+
+static pid_t
+s_start_worker (s_case_t *c)
+{
+    char vars[12][800], log[700], id[32];
+    const char *list[14];
+    s_env_vars (c, vars, list);
+    snprintf (id, sizeof id, "w%d", c->nworkers);
+    snprintf (log, sizeof log, "%s/%s.worker.log", c->env->dir, c->db);
+    char *argv[] = {(char *) c->env->worker, "--id", id, NULL};
+    pid_t pid = s_spawn (argv, list, log);
+    c->workers[c->nworkers++] = pid;
+    return pid;
+}
+
+static void
+s_case_start (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
+{
+    memset (c, 0, sizeof *c);
+    c->env = env;
+    c->extra_env = extra_env;
+    snprintf (c->db, sizeof c->db, "%s", name);
+    char sql[200];
+    snprintf (sql, sizeof sql, "CREATE DATABASE %s TEMPLATE tpl", name);
+    PQclear (s_query (recon_sandbox_database_url (env->sb), sql));
+    snprintf (c->url, sizeof c->url, "postgresql://recon@/%s?host=%s/pg", name,
+              recon_sandbox_dir (env->sb));
+    snprintf (c->endpoint, sizeof c->endpoint, "ipc://%s/%s.sock", env->dir, name);
+    s_start_broker (c);
+    s_start_worker (c);
+    s_start_worker (c);
+    char vars[12][800], log[700], out[700];
+    const char *list[14];
+    s_env_vars (c, vars, list);
+    snprintf (log, sizeof log, "%s/%s.run.log", env->dir, name);
+    snprintf (out, sizeof out, "%s/%s.run.id", env->dir, name);
+    char *argv[] = {(char *) env->recon, "run", "--from", env->from, "--to", env->to,
+                    "--as-of", env->as_of, "--shards", "6", NULL};
+    pid_t pid = s_spawn (argv, list, out);
+    assert_int_equal (s_wait_exit (pid), 0);
+    FILE *f = fopen (out, "r");
+    assert_non_null (f);
+    assert_int_equal (fscanf (f, "%ld", &c->run_id), 1);
+    fclose (f);
+}
+
+/*  Waits until the run has done at least MIN orders (fault goes mid-run). */
+static void
+s_wait_progress (s_case_t *c, long min)
+{
+    char sql[200];
+    snprintf (sql, sizeof sql, "SELECT coalesce(sum(orders_done), 0) FROM recon.jobs WHERE run_id = %ld",
+              c->run_id);
+    for (int i = 0; i < 600; i++) {
+        if (s_try_scalar (c->url, sql) >= min)
+            return;
+        s_sleep_ms (20);
+    }
+    fail_msg ("no progress to %ld orders", min);
+}
+
+/*  Waits for the run to end; returns its state in STATE (16 bytes).       */
+static void
+s_wait_end (s_case_t *c, char *state)
+{
+    char sql[200];
+    snprintf (sql, sizeof sql, "SELECT state FROM recon.runs WHERE run_id = %ld", c->run_id);
+    for (int i = 0; i < 1800; i++) { /* 180 s */
+        PGconn *conn = PQconnectdb (c->url);
+        if (PQstatus (conn) == CONNECTION_OK) {
+            PGresult *r = PQexec (conn, sql);
+            if (PQresultStatus (r) == PGRES_TUPLES_OK && PQntuples (r)) {
+                snprintf (state, 16, "%s", PQgetvalue (r, 0, 0));
+                if (strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
+                    || strcmp (state, "cancelled") == 0) {
+                    PQclear (r);
+                    PQfinish (conn);
+                    return;
+                }
+            }
+            PQclear (r);
+        }
+        PQfinish (conn);
+        s_sleep_ms (100);
+    }
+    fail_msg ("run %ld did not end", c->run_id);
+}
+
+static void
+s_case_stop (s_case_t *c)
+{
+    for (int i = 0; i < c->nworkers; i++)
+        if (c->workers[i] > 0) {
+            kill (c->workers[i], SIGTERM);
+            s_wait_exit (c->workers[i]);
+        }
+    if (c->broker > 0) {
+        kill (c->broker, SIGTERM);
+        s_wait_exit (c->broker);
+    }
+}
+
+/*  What a clean run gives, exactly.                                        */
+static void
+s_assert_clean_result (s_case_t *c)
+{
+    char state[16];
+    s_wait_end (c, state);
+    s_case_stop (c);
+    assert_string_equal (state, "succeeded");
+    char path[700], cmd[4000];
+    snprintf (path, sizeof path, "%s/%s.got", c->env->dir, c->db);
+    snprintf (cmd, sizeof cmd,
+              "psql -At '%s' -c \"SELECT order_id || ',' || kind FROM recon.mismatches WHERE "
+              "status = 'open'\" | LC_ALL=C sort > %s && cmp -s %s %s",
+              c->url, path, path, c->env->expected);
+    if (system (cmd) != 0)
+        fail_msg ("queue of %s differs from ground truth (%s vs %s)", c->db, path,
+                  c->env->expected);
+    assert_int_equal (s_scalar (c->url, "SELECT count(*) - count(DISTINCT (order_id, kind)) "
+                                        "FROM recon.mismatches"), 0);
+    /*  History consistent: exactly one 'opened' per item, nothing orphaned. */
+    assert_int_equal (s_scalar (c->url, "SELECT count(*) FROM recon.mismatches m WHERE "
+                                        "(SELECT count(*) FROM recon.mismatch_history h WHERE "
+                                        "h.mismatch_id = m.mismatch_id AND action = 'opened') <> 1"),
+                      0);
+    assert_int_equal (s_scalar (c->url, "SELECT count(*) FROM recon.jobs WHERE failures > "
+                                        "max_attempts OR state <> 'succeeded'"), 0);
+    char sql[200];
+    snprintf (sql, sizeof sql, "SELECT sum(orders_done) FROM recon.jobs WHERE run_id = %ld",
+              c->run_id);
+    assert_int_equal (s_scalar (c->url, sql), atol (S_ORDERS));
+}
+
+/* ---- the faults ----------------------------------------------------------------- */
+
+static void
+test_clean_run (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_clean", NULL);
+    s_assert_clean_result (&c);
+    assert_int_equal (s_scalar (c.url, "SELECT max(attempt) FROM recon.jobs"), 1);
+}
+
+static void
+test_kill9_worker_mid_batch (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_kill_worker", NULL);
+    s_wait_progress (&c, 3000);
+    kill (c.workers[0], SIGKILL);
+    s_wait_exit (c.workers[0]);
+    c.workers[0] = -1;
+    s_start_worker (&c);
+    s_assert_clean_result (&c);
+    /*  The killed worker's job was retried: an attempt spent, no more.     */
+    assert_true (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE attempt > 1") >= 1);
+}
+
+static void
+test_kill9_broker_and_restart (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_kill_broker", NULL);
+    s_wait_progress (&c, 3000);
+    kill (c.broker, SIGKILL);
+    s_wait_exit (c.broker);
+    s_sleep_ms (500);
+    s_start_broker (&c);
+    s_assert_clean_result (&c);
+}
+
+static void
+test_sigstop_worker_past_lease (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_zombie", NULL);
+    s_wait_progress (&c, 3000);
+    kill (c.workers[0], SIGSTOP);
+    s_sleep_ms (3500); /* heartbeats missed and the 2 s lease gone */
+    kill (c.workers[0], SIGCONT);
+    s_assert_clean_result (&c);
+    char log[700], cmd[800];
+    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
+    snprintf (cmd, sizeof cmd, "grep -q 'worker.silent.*worker_id=w0' %s", log);
+    assert_int_equal (system (cmd), 0);
+}
+
+static void
+test_redis_killed_then_flushed (void **state)
+{
+    s_env_t *env = *state;
+    s_case_t c;
+    s_case_start (env, &c, "f_redis", NULL);
+    s_wait_progress (&c, 3000);
+    assert_int_equal (recon_sandbox_stop_redis (env->sb), 0);
+    s_wait_progress (&c, 9000); /* work goes on without checkpoints */
+    assert_int_equal (recon_sandbox_start_redis (env->sb), 0);
+    redisContext *r = redisConnectUnix (recon_sandbox_redis_url (env->sb) + 7);
+    freeReplyObject (redisCommand (r, "FLUSHALL"));
+    redisFree (r);
+    kill (c.workers[0], SIGKILL); /* a resume without any Redis checkpoint */
+    s_wait_exit (c.workers[0]);
+    c.workers[0] = -1;
+    s_start_worker (&c);
+    s_assert_clean_result (&c);
+}
+
+static void
+test_postgres_restarted_mid_run (void **state)
+{
+    s_env_t *env = *state;
+    s_case_t c;
+    s_case_start (env, &c, "f_pg", NULL);
+    s_wait_progress (&c, 3000);
+    assert_int_equal (recon_sandbox_stop_postgres (env->sb), 0);
+    s_sleep_ms (1500);
+    assert_int_equal (recon_sandbox_start_postgres (env->sb), 0);
+    s_assert_clean_result (&c);
+}
+
+static void
+test_sigterm_hands_back_without_spending (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_sigterm", NULL);
+    s_wait_progress (&c, 3000);
+    kill (c.workers[0], SIGTERM);
+    assert_int_equal (s_wait_exit (c.workers[0]), 0);
+    c.workers[0] = -1;
+    s_assert_clean_result (&c);
+    char log[700], cmd[800];
+    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
+    snprintf (cmd, sizeof cmd, "grep -q 'job.handed_back.*worker_id=w0' %s", log);
+    assert_int_equal (system (cmd), 0);
+    /*  A handback spends no attempt.                                       */
+    assert_int_equal (s_scalar (c.url, "SELECT sum(failures) FROM recon.jobs"), 0);
+}
+
+static void
+test_poison_job_ends_dead (void **state)
+{
+    s_case_t c;
+    /*  Workers that cannot read the ledger fail every attempt.            */
+    s_case_start (*state, &c, "f_poison", "RECON_LEDGER_RELATION=ledger.no_such_view");
+    /*  (the run was created with RECON_MAX_ATTEMPTS=4 from s_env_vars)     */
+    char st[16];
+    s_wait_end (&c, st);
+    s_case_stop (&c);
+    assert_string_equal (st, "failed");
+    assert_int_equal (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state = 'dead' "
+                                       "AND failures = max_attempts AND last_error LIKE "
+                                       "'%no_such_view%'"),
+                      6);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf (stderr, "usage: %s recon recon-broker recon-worker recon-gen\n", argv[0]);
+        return 2;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_clean_run),
+        cmocka_unit_test (test_kill9_worker_mid_batch),
+        cmocka_unit_test (test_kill9_broker_and_restart),
+        cmocka_unit_test (test_sigstop_worker_past_lease),
+        cmocka_unit_test (test_redis_killed_then_flushed),
+        cmocka_unit_test (test_postgres_restarted_mid_run),
+        cmocka_unit_test (test_sigterm_hands_back_without_spending),
+        cmocka_unit_test (test_poison_job_ends_dead),
+    };
+    s_argv = argv;
+    return cmocka_run_group_tests_name ("faults", tests, s_group_setup, s_group_teardown);
+}
