@@ -152,9 +152,9 @@ s_command (recon_checkpoint_t *cp, const char *fmt, ...)
 }
 
 int
-recon_checkpoint_load (recon_checkpoint_t *cp, int64_t job_id, recon_job_progress_t *out)
+recon_checkpoint_load (recon_checkpoint_t *cp, const char *token, recon_job_progress_t *out)
 {
-    redisReply *r = s_command (cp, "GET recon:job:%lld:checkpoint", (long long) job_id);
+    redisReply *r = s_command (cp, "GET recon:job:%s:checkpoint", token);
     if (!r)
         return -1;
     int found = 0;
@@ -181,7 +181,7 @@ recon_checkpoint_load (recon_checkpoint_t *cp, int64_t job_id, recon_job_progres
 }
 
 int
-recon_checkpoint_save (recon_checkpoint_t *cp, int64_t job_id,
+recon_checkpoint_save (recon_checkpoint_t *cp, const char *token,
                        const recon_job_progress_t *progress)
 {
     json_t *o = json_pack ("{s:I, s:I, s:s}", "orders_done", (json_int_t) progress->orders_done,
@@ -191,8 +191,7 @@ recon_checkpoint_save (recon_checkpoint_t *cp, int64_t job_id,
     json_decref (o);
     if (!text)
         return -1;
-    redisReply *r = s_command (cp, "SET recon:job:%lld:checkpoint %s EX 604800", (long long) job_id,
-                               text);
+    redisReply *r = s_command (cp, "SET recon:job:%s:checkpoint %s EX 604800", token, text);
     free (text);
     int rc = r ? 0 : -1;
     freeReplyObject (r);
@@ -200,9 +199,9 @@ recon_checkpoint_save (recon_checkpoint_t *cp, int64_t job_id,
 }
 
 int
-recon_checkpoint_clear (recon_checkpoint_t *cp, int64_t job_id)
+recon_checkpoint_clear (recon_checkpoint_t *cp, const char *token)
 {
-    redisReply *r = s_command (cp, "DEL recon:job:%lld:checkpoint", (long long) job_id);
+    redisReply *r = s_command (cp, "DEL recon:job:%s:checkpoint", token);
     int rc = r ? 0 : -1;
     freeReplyObject (r);
     return rc;

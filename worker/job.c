@@ -26,6 +26,7 @@ typedef struct {
     worker_report_fn *report;
     void *arg;
     recon_checkpoint_t *cp;
+    char token[40]; /* the job's uuid: its name in Redis */
 } s_batch_ctx_t;
 
 static void
@@ -93,26 +94,34 @@ s_backoff_ms (int failures, unsigned *seed)
     return ms * (80 + rand_r (seed) % 41) / 100;
 }
 
-/*  Where to resume: the Redis hint, else the job row (the durable one).   */
-static void
+/*  Where to resume: the job row, committed with every batch. The Redis
+    mirror can only lag it; a copy ahead of it would mean a bug or a foreign
+    key, so it is reported and ignored. Returns 0, or -1 (DB error).       */
+static int
 s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const worker_spec_t *spec,
-                recon_job_progress_t *p)
+                recon_job_progress_t *p, char *token, recon_log_t *log)
 {
     memset (p, 0, sizeof *p);
-    if (cp && recon_checkpoint_load (cp, spec->job_id, p) == 1)
-        return;
     char id[24];
     snprintf (id, sizeof id, "%lld", (long long) spec->job_id);
     const char *params[] = {id};
     PGresult *r = recon_db_query (db,
-        "SELECT orders_done, mismatches, coalesce(last_order_id, '') FROM recon.jobs "
+        "SELECT orders_done, mismatches, coalesce(last_order_id, ''), token FROM recon.jobs "
         "WHERE job_id = $1", 1, params);
-    if (r && PQntuples (r) == 1) {
-        p->orders_done = atoll (PQgetvalue (r, 0, 0));
-        p->mismatches = atoll (PQgetvalue (r, 0, 1));
-        snprintf (p->last_order_id, sizeof p->last_order_id, "%s", PQgetvalue (r, 0, 2));
+    if (!r || PQntuples (r) != 1) {
+        PQclear (r);
+        return -1;
     }
+    p->orders_done = atoll (PQgetvalue (r, 0, 0));
+    p->mismatches = atoll (PQgetvalue (r, 0, 1));
+    snprintf (p->last_order_id, sizeof p->last_order_id, "%s", PQgetvalue (r, 0, 2));
+    snprintf (token, 40, "%s", PQgetvalue (r, 0, 3));
     PQclear (r);
+    recon_job_progress_t mirror;
+    if (cp && recon_checkpoint_load (cp, token, &mirror) == 1
+        && mirror.orders_done > p->orders_done)
+        recon_log_kv (log, RECON_LOG_WARN, "redis.checkpoint_ahead", "job_id", id, NULL);
+    return 0;
 }
 
 static int
@@ -120,7 +129,7 @@ s_on_batch (void *arg, const recon_job_progress_t *progress)
 {
     s_batch_ctx_t *ctx = arg;
     if (ctx->cp)
-        recon_checkpoint_save (ctx->cp, ctx->spec->job_id, progress);
+        recon_checkpoint_save (ctx->cp, ctx->token, progress);
     worker_event_t ev = {WORKER_EV_PROGRESS, ctx->spec->job_id, ctx->spec->attempt, *progress, 0,
                          ""};
     if (ctx->report)
@@ -155,7 +164,7 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t
     recon_checkpoint_t *cp = recon_checkpoint_new (recon_config_get (cfg, "redis_url"), log);
     recon_job_spec_t rspec;
     s_fill_spec (cfg, spec, &rspec);
-    s_batch_ctx_t ctx = {spec, stop, report, arg, cp};
+    s_batch_ctx_t ctx = {spec, stop, report, arg, cp, ""};
     int lost = 0, sql_failures = 0;
     for (;;) {
         if (atomic_load (stop)) {
@@ -176,14 +185,18 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t
             snprintf (final->error, sizeof final->error, "out of memory");
             break;
         }
-        s_resume_point (cp, dbs.ro, spec, &final->progress);
+        if (s_resume_point (cp, dbs.ro, spec, &final->progress, ctx.token, log) < 0) {
+            recon_reconciler_destroy (&r);
+            s_pause (stop, s_backoff_ms (++lost, &seed));
+            continue;
+        }
         int rc = recon_reconciler_run (r, &rspec, &final->progress, s_on_batch, &ctx);
         snprintf (err, sizeof err, "%s", recon_reconciler_errstr (r));
         recon_reconciler_destroy (&r);
         if (rc == RECON_JOB_DONE) {
             final->type = WORKER_EV_DONE;
             if (cp)
-                recon_checkpoint_clear (cp, spec->job_id);
+                recon_checkpoint_clear (cp, ctx.token);
             break;
         }
         if (rc == RECON_JOB_STOPPED) {

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "recon/sandbox.h"
 
@@ -214,7 +215,11 @@ s_group_teardown (void **state)
     recon_sandbox_destroy (&env->sb);
     char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf %s", env->dir);
-    if (system (cmd) != 0)
+    /*  RECON_TEST_KEEP=1 keeps the logs of every process for a post-mortem. */
+    const char *keep = getenv ("RECON_TEST_KEEP");
+    if (keep && strcmp (keep, "1") == 0)
+        fprintf (stderr, "logs kept in %s\n", env->dir);
+    else if (system (cmd) != 0)
         fprintf (stderr, "could not remove %s\n", env->dir);
     free (env);
     return 0;
@@ -266,8 +271,19 @@ s_start_worker (s_case_t *c)
     return pid;
 }
 
+static void s_case_begin (s_env_t *env, s_case_t *c, const char *name, const char *extra_env);
+static void s_start_run (s_case_t *c);
+
 static void
 s_case_start (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
+{
+    s_case_begin (env, c, name, extra_env);
+    s_start_run (c);
+}
+
+/*  A copy of the data, a broker and two workers; no run yet.             */
+static void
+s_case_begin (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
 {
     memset (c, 0, sizeof *c);
     c->env = env;
@@ -282,11 +298,17 @@ s_case_start (s_env_t *env, s_case_t *c, const char *name, const char *extra_env
     s_start_broker (c);
     s_start_worker (c);
     s_start_worker (c);
-    char vars[12][800], log[700], out[700];
+}
+
+static void
+s_start_run (s_case_t *c)
+{
+    s_env_t *env = c->env;
+    char vars[12][800], out[700];
     const char *list[14];
     s_env_vars (c, vars, list);
-    snprintf (log, sizeof log, "%s/%s.run.log", env->dir, name);
-    snprintf (out, sizeof out, "%s/%s.run.id", env->dir, name);
+    snprintf (out, sizeof out, "%s/%s.run.id", env->dir, c->db);
+    unlink (out); /* s_spawn appends */
     char *argv[] = {(char *) env->recon, "run", "--from", env->from, "--to", env->to,
                     "--as-of", env->as_of, "--shards", "6", NULL};
     pid_t pid = s_spawn (argv, list, out);
@@ -377,9 +399,10 @@ s_assert_clean_result (s_case_t *c)
                                         "(SELECT count(*) FROM recon.mismatch_history h WHERE "
                                         "h.mismatch_id = m.mismatch_id AND action = 'opened') <> 1"),
                       0);
-    assert_int_equal (s_scalar (c->url, "SELECT count(*) FROM recon.jobs WHERE failures > "
-                                        "max_attempts OR state <> 'succeeded'"), 0);
     char sql[200];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM recon.jobs WHERE run_id = %ld AND "
+              "(failures > max_attempts OR state <> 'succeeded')", c->run_id);
+    assert_int_equal (s_scalar (c->url, sql), 0);
     snprintf (sql, sizeof sql, "SELECT sum(orders_done) FROM recon.jobs WHERE run_id = %ld",
               c->run_id);
     assert_int_equal (s_scalar (c->url, sql), atol (S_ORDERS));
@@ -508,6 +531,144 @@ test_poison_job_ends_dead (void **state)
                       6);
 }
 
+static void
+test_cancel_running_run (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_cancel", NULL);
+    s_wait_progress (&c, 3000);
+    char vars[12][800], log[700], id[24];
+    const char *list[14];
+    s_env_vars (&c, vars, list);
+    snprintf (log, sizeof log, "%s/f_cancel.cancel.log", c.env->dir);
+    snprintf (id, sizeof id, "%ld", c.run_id);
+    char *argv[] = {(char *) c.env->recon, "runs", "cancel", id, NULL};
+    assert_int_equal (s_run_cmd (argv, list, log), 0);
+    char st[16];
+    s_wait_end (&c, st);
+    assert_string_equal (st, "cancelled");
+    /*  Running jobs were told and stopped; nothing is left running.       */
+    for (int i = 0; i < 50 && s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state = "
+                                              "'running'") > 0; i++)
+        s_sleep_ms (100);
+    assert_int_equal (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state NOT IN "
+                                       "('succeeded', 'cancelled')"), 0);
+    assert_true (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state = 'cancelled'") > 0);
+    /*  The workers survive a cancel and take the next run.                */
+    s_start_run (&c);
+    s_assert_clean_result (&c);
+}
+
+static void
+test_broker_schedule_is_unique (void **state)
+{
+    s_case_t c;
+    s_case_begin (*state, &c, "f_schedule", "RECON_SCHEDULE=* * * * *");
+    long n = 0;
+    for (int i = 0; i < 100 && n == 0; i++) {
+        s_sleep_ms (100);
+        n = s_scalar (c.url, "SELECT count(*) FROM recon.runs WHERE requested_by = 'schedule'");
+    }
+    assert_true (n >= 1);
+    /*  A restarted broker does not start the same slot again.            */
+    kill (c.broker, SIGTERM);
+    assert_int_equal (s_wait_exit (c.broker), 0);
+    s_start_broker (&c);
+    s_sleep_ms (1500);
+    assert_int_equal (s_scalar (c.url, "SELECT count(*) - count(DISTINCT schedule_key) FROM "
+                                       "recon.runs"), 0);
+    assert_true (s_scalar (c.url, "SELECT count(*) FROM recon.runs") <= 2);
+    s_case_stop (&c);
+}
+
+/*  Sends FRAMES (NULL-terminated, "" allowed) as one multipart message.   */
+static void
+s_send_frames (void *sock, const char *const *frames)
+{
+    for (int i = 0; frames[i]; i++)
+        zmq_send (sock, frames[i], strlen (frames[i]), frames[i + 1] ? ZMQ_SNDMORE : 0);
+}
+
+/*  The broker's answer: 1 when it was DISCONNECT, 0 when nothing came.    */
+static int
+s_got_disconnect (void *sock)
+{
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    int got = 0;
+    while (zmq_poll (&item, 1, 1500) > 0) {
+        char buf[256];
+        int more = 1, part = 0;
+        while (more) {
+            int n = zmq_recv (sock, buf, sizeof buf - 1, 0);
+            if (n >= 0 && part == 2)
+                got |= n == 10 && memcmp (buf, "DISCONNECT", 10) == 0;
+            size_t size = sizeof more;
+            zmq_getsockopt (sock, ZMQ_RCVMORE, &more, &size);
+            part++;
+        }
+        if (got)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+test_untrusted_frames (void **state)
+{
+    s_case_t c;
+    s_case_start (*state, &c, "f_frames", NULL);
+    void *ctx = zmq_ctx_new ();
+    void *sock = zmq_socket (ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal (zmq_connect (sock, c.endpoint), 0);
+    const char *bad[][6] = {
+        {"garbage", NULL},
+        {"", "RECON1", "NOPE", NULL},
+        {"", "RECON9", "READY", "{\"worker_id\":\"x\",\"version\":\"1\"}", NULL},
+        {"", "RECON1", "READY", "{bad json", NULL},
+        {"", "RECON1", "READY", "[]", NULL},
+        {"", "RECON1", "JOB", "{\"job_id\": \"7\"}", NULL},
+        {"", "RECON1", "HEARTBEAT", "unexpected body", NULL},
+        {"", "RECON1", "READY", "{\"worker_id\":\"x\",\"version\":\"1\"}", "extra", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        s_send_frames (sock, bad[i]);
+    /*  Random bytes in random shapes.                                     */
+    unsigned seed = 42;
+    for (int i = 0; i < 300; i++) {
+        int parts = 1 + rand_r (&seed) % 5;
+        for (int p = 0; p < parts; p++) {
+            char buf[64];
+            int n = rand_r (&seed) % (int) sizeof buf;
+            for (int k = 0; k < n; k++)
+                buf[k] = (char) rand_r (&seed);
+            zmq_send (sock, buf, (size_t) n, p + 1 < parts ? ZMQ_SNDMORE : 0);
+        }
+    }
+    /*  Valid but unexpected: DONE from a stranger, then JOB from a worker. */
+    const char *done[] = {"", "RECON1", "DONE",
+                          "{\"job_id\":1,\"attempt\":1,\"orders_done\":0,\"mismatches\":0}", NULL};
+    s_send_frames (sock, done);
+    assert_true (s_got_disconnect (sock));
+    const char *ready[] = {"", "RECON1", "READY", "{\"worker_id\":\"prober\",\"version\":\"t\"}",
+                           NULL};
+    s_send_frames (sock, ready);
+    const char *job[] = {"", "RECON1", "CANCEL", "{\"job_id\":1,\"attempt\":1}", NULL};
+    s_send_frames (sock, job);
+    assert_true (s_got_disconnect (sock));
+    zmq_close (sock);
+    zmq_ctx_term (ctx);
+    /*  The broker is still up and the run finishes as if nothing happened. */
+    assert_int_equal (kill (c.broker, 0), 0);
+    s_assert_clean_result (&c);
+    char log[700], cmd[1600];
+    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
+    snprintf (cmd, sizeof cmd, "grep -q 'message.malformed' %s && grep -q 'message.unexpected' %s",
+              log, log);
+    assert_int_equal (system (cmd), 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -524,6 +685,9 @@ main (int argc, char **argv)
         cmocka_unit_test (test_postgres_restarted_mid_run),
         cmocka_unit_test (test_sigterm_hands_back_without_spending),
         cmocka_unit_test (test_poison_job_ends_dead),
+        cmocka_unit_test (test_cancel_running_run),
+        cmocka_unit_test (test_broker_schedule_is_unique),
+        cmocka_unit_test (test_untrusted_frames),
     };
     s_argv = argv;
     return cmocka_run_group_tests_name ("faults", tests, s_group_setup, s_group_teardown);

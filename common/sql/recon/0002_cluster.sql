@@ -40,7 +40,8 @@ CREATE TABLE recon.jobs (
     orders_estimate bigint NOT NULL DEFAULT 0,
     orders_done  bigint NOT NULL DEFAULT 0,
     mismatches   bigint NOT NULL DEFAULT 0,
-    last_order_id text,                     -- durable checkpoint (Redis holds a hint)
+    last_order_id text,                     -- durable checkpoint (Redis holds a mirror)
+    token        uuid NOT NULL DEFAULT gen_random_uuid(), -- names the job in Redis
     last_error   text,
     started_at   timestamptz,
     finished_at  timestamptz,
