@@ -295,7 +295,10 @@ s_on_message (s_broker_t *b)
         return;
     if (rc < 0) {
         /*  Untrusted input: log and drop, never more.                     */
-        recon_log_kv (b->log, RECON_LOG_WARN, "message.malformed", "error", err, NULL);
+        char who[2 * 16 + 1] = "";
+        for (size_t i = 0; i < len && i < 16; i++)
+            snprintf (who + 2 * i, 3, "%02x", id[i]);
+        recon_log_kv (b->log, RECON_LOG_WARN, "message.malformed", "peer", who, "error", err, NULL);
         return;
     }
     s_peer_t *p = s_peer_find (b, id, len);
@@ -608,8 +611,12 @@ main (int argc, char **argv)
     b.zctx = zmq_ctx_new ();
     b.router = zmq_socket (b.zctx, ZMQ_ROUTER);
     int linger = 0, mandatory = 1;
+    /*  Peers are untrusted: refuse oversized frames before buffering them
+        (a message carries at most a 64 KiB body).                         */
+    int64_t max_msg = 2 * (int64_t) RECON_PROTO_BODY_MAX;
     zmq_setsockopt (b.router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt (b.router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    zmq_setsockopt (b.router, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     const char *endpoint = recon_config_get (b.cfg, "broker_endpoint");
     if (zmq_bind (b.router, endpoint) < 0) {
         recon_log_kv (b.log, RECON_LOG_ERROR, "broker.bind_failed", "endpoint", endpoint, "error",

@@ -6,6 +6,7 @@
 
 #include "recon/config.h"
 #include "recon/log.h"
+#include "recon/pg.h"
 
 /*  Exit codes: 0 success, 1 the run found open mismatches (recon run),
     2 usage or configuration error, 3 runtime failure (database down, …).  */
@@ -35,6 +36,11 @@ int cli_run (cli_t *cli, int argc, char **argv);
 int cli_sandbox (cli_t *cli, int argc, char **argv);
 int cli_demo (cli_t *cli, int argc, char **argv);
 int cli_config (cli_t *cli, int argc, char **argv);
+
+/*  Follows run RUN_ID to its end (progress bar on a terminal, lines
+    otherwise), prints a summary line, and returns the exit code of
+    `recon run --wait`: 0 nothing open, 1 mismatches open, 3 failed.        */
+int cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id);
 
 /*  1 when ARG is -h or --help.                                             */
 int cli_is_help (const char *arg);

@@ -2,19 +2,30 @@
 
     Design decision: the demo never touches a configured database; it
     builds its own sandbox, so running it twice, or on a machine that also
-    runs a real recon, is always safe. Each step is the same code a real
-    deployment runs (migrations, generator, later the importers, broker and
-    workers); the demo only wires them together.                           */
+    runs a real recon, is always safe. Every step is the code a deployment
+    runs — migrations, the real importers on Stripe and Adyen files, the
+    real broker and workers over ZeroMQ — the demo only wires them up and
+    stops every process it started, on success, failure or Ctrl-C.        */
 #include "cli.h"
+#include "recon/classify.h"
+#include "recon/import.h"
 #include "recon/migrate.h"
+#include "recon/run.h"
 #include "recon/sandbox.h"
+#include "recon/timestamp.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_WORKERS 2
 
 typedef struct {
     long orders;
@@ -22,21 +33,32 @@ typedef struct {
     int keep;
 } s_options_t;
 
+typedef struct {
+    cli_t *cli;
+    recon_sandbox_t *sb;
+    char data[4200];
+    pid_t broker, workers[S_WORKERS];
+} s_demo_t;
+
 static void
 s_usage (FILE *out)
 {
     fprintf (out,
              "usage: recon demo [--orders N] [--seed S] [--keep]\n"
              "\n"
-             "Starts a throw-away PostgreSQL and Redis, creates recon's schema and the\n"
-             "reference ledger and fulfillment schemas, generates N orders (default\n"
-             "100000) across several currencies with every order state and mismatch\n"
-             "kind injected, and reports what was generated. Everything it started is\n"
-             "stopped at the end, on success, failure or Ctrl-C.\n"
-             "  --keep   keep the sandbox running until Ctrl-C and print its settings\n"
-             "\n"
-             "Status: importing, reconciling and the mismatch queue join the demo as\n"
-             "they are built (see README, 'What works today').\n");
+             "The whole loop on embedded defaults, touching no configured database:\n"
+             "  1. starts a throw-away PostgreSQL and Redis under a temporary directory\n"
+             "  2. creates recon's schema and the reference ledger and fulfillment schemas\n"
+             "  3. generates N orders (default 100000) in several currencies with every\n"
+             "     order state and mismatch kind, as Stripe and Adyen reports, a canonical\n"
+             "     processor file, a ledger and a fulfillment file\n"
+             "  4. imports them through the real importers\n"
+             "  5. starts recon-broker and two recon-workers, runs a reconciliation with\n"
+             "     a live progress bar\n"
+             "  6. prints the mismatch queue: open items and money at stake by severity,\n"
+             "     and the five worst with their plain-language sentences\n"
+             "Everything it started stops at the end, on success, failure or Ctrl-C.\n"
+             "  --keep   keep the sandbox, broker and workers up until Ctrl-C\n");
 }
 
 static int
@@ -58,8 +80,8 @@ s_parse (int argc, char **argv, s_options_t *o)
         switch (c) {
         case 'n':
             o->orders = strtol (optarg, &end, 10);
-            if (*end || o->orders < 1 || o->orders > 100000000) {
-                fprintf (stderr, "recon demo: --orders must be 1..100000000\n");
+            if (*end || o->orders < 100 || o->orders > 10000000) {
+                fprintf (stderr, "recon demo: --orders must be 100..10000000\n");
                 return CLI_EXIT_USAGE;
             }
             break;
@@ -96,45 +118,217 @@ s_migrate_all (cli_t *cli, const char *url)
 }
 
 static int
-s_generate (cli_t *cli, const s_options_t *o, const char *dir)
+s_generate (s_demo_t *d, const s_options_t *o)
 {
     char prog[4096], orders[32], seed[32];
     snprintf (orders, sizeof orders, "%ld", o->orders);
     snprintf (seed, sizeof seed, "%ld", o->seed);
-    char *argv[] = {(char *) cli_find_program (cli, "recon-gen", prog, sizeof prog),
-                    "--orders", orders, "--seed", seed, "--out", (char *) dir, NULL};
-    int rc = cli_run_child (cli, argv);
+    char *argv[] = {(char *) cli_find_program (d->cli, "recon-gen", prog, sizeof prog),
+                    "--orders", orders, "--seed", seed, "--out", d->data, NULL};
+    int rc = cli_run_child (d->cli, argv);
     if (rc != 0)
         fprintf (stderr, "recon demo: the data generator failed (exit %d)\n", rc);
     return rc == 0 ? 0 : -1;
 }
 
-/*  Prints the generator's counts per expected label, worst kinds first as
-    they will appear in the queue.                                          */
 static int
-s_report (const char *dir)
+s_import (s_demo_t *d, recon_db_t *db)
 {
-    char path[4300];
-    snprintf (path, sizeof path, "%s/meta.json", dir);
+    static const struct {
+        recon_import_source_t source;
+        const char *format, *processor, *file;
+    } files[] = {
+        {RECON_IMPORT_PROCESSOR, "stripe", NULL, "stripe.csv"},
+        {RECON_IMPORT_PROCESSOR, "adyen", NULL, "adyen.csv"},
+        {RECON_IMPORT_PROCESSOR, "canonical", "other", "processor_other.csv"},
+        {RECON_IMPORT_LEDGER, "canonical", NULL, "ledger.csv"},
+        {RECON_IMPORT_FULFILLMENT, "canonical", NULL, "fulfillment.csv"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4400];
+        snprintf (path, sizeof path, "%s/%s", d->data, files[i].file);
+        recon_import_options_t opt = {files[i].source, files[i].format, files[i].processor, '.',
+                                      NULL, NULL};
+        recon_import_result_t r;
+        if (recon_import_file (db, &opt, path, &r) < 0) {
+            fprintf (stderr, "recon demo: importing %s failed: %s\n", files[i].file, r.errstr);
+            return -1;
+        }
+        printf ("      %-22s %8lld rows: %8lld imported, %6lld skipped (fees, payouts), "
+                "%lld rejected\n",
+                files[i].file, (long long) r.rows, (long long) r.imported, (long long) r.skipped,
+                (long long) r.rejected);
+    }
+    return 0;
+}
+
+static pid_t
+s_spawn (s_demo_t *d, const char *name, const char *id, const char *log)
+{
+    char prog[4096], path[4300];
+    cli_find_program (d->cli, name, prog, sizeof prog);
+    snprintf (path, sizeof path, "%s/%s", recon_sandbox_dir (d->sb), log);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        signal (SIGPIPE, SIG_DFL);
+        /*  Ctrl-C is ours to handle: we stop the cluster in order.        */
+        setpgid (0, 0);
+        int fd = open (path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, STDOUT_FILENO);
+            dup2 (fd, STDERR_FILENO);
+        }
+        if (id)
+            execl (prog, prog, "--id", id, (char *) NULL);
+        else
+            execl (prog, prog, (char *) NULL);
+        fprintf (stderr, "cannot run %s: %s\n", prog, strerror (errno));
+        _exit (127);
+    }
+    return pid;
+}
+
+static int
+s_start_cluster (s_demo_t *d)
+{
+    char endpoint[4300];
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/broker.sock", recon_sandbox_dir (d->sb));
+    if (setenv ("RECON_BROKER_ENDPOINT", endpoint, 1) < 0)
+        return -1;
+    d->broker = s_spawn (d, "recon-broker", NULL, "broker.log");
+    for (int i = 0; i < S_WORKERS; i++) {
+        char id[16];
+        snprintf (id, sizeof id, "demo-w%d", i + 1);
+        d->workers[i] = s_spawn (d, "recon-worker", id, "workers.log");
+    }
+    return d->broker > 0 && d->workers[0] > 0 && d->workers[1] > 0 ? 0 : -1;
+}
+
+/*  SIGTERM, then wait (workers finish their batch; the broker exits).     */
+static void
+s_stop_cluster (s_demo_t *d)
+{
+    pid_t all[] = {d->workers[0], d->workers[1], d->broker};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] > 0)
+            kill (all[i], SIGTERM);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] > 0)
+            while (waitpid (all[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+    d->broker = d->workers[0] = d->workers[1] = 0;
+}
+
+static int
+s_run (s_demo_t *d, recon_db_t *db)
+{
     json_error_t err;
-    json_t *meta = json_load_file (path, 0, &err);
-    if (!meta) {
-        fprintf (stderr, "recon demo: %s:%d: %s\n", path, err.line, err.text);
+    char meta_path[4300];
+    snprintf (meta_path, sizeof meta_path, "%s/meta.json", d->data);
+    json_t *meta = json_load_file (meta_path, 0, &err);
+    const char *from = json_string_value (json_object_get (meta, "from"));
+    const char *to = json_string_value (json_object_get (meta, "to"));
+    const char *as_of = json_string_value (json_object_get (meta, "as_of"));
+    recon_run_request_t req = {.shards = 4, .requested_by = "demo",
+                               .ledger_relation = "ledger.ledger_order_entries",
+                               .fulfillment_relation = "fulfillment.fulfillment_orders"};
+    int ok = from && to && as_of && recon_timestamp_parse (from, strlen (from), &req.from) == 0
+             && recon_timestamp_parse (to, strlen (to), &req.to) == 0
+             && recon_timestamp_parse (as_of, strlen (as_of), &req.as_of) == 0;
+    json_decref (meta);
+    if (!ok) {
+        fprintf (stderr, "recon demo: cannot read %s\n", meta_path);
         return -1;
     }
-    json_t *labels = json_object_get (meta, "labels");
-    printf ("\nGenerated %lld orders (seed %lld, window %s .. %s, as of %s):\n",
-            (long long) json_integer_value (json_object_get (meta, "orders")),
-            (long long) json_integer_value (json_object_get (meta, "seed")),
-            json_string_value (json_object_get (meta, "from")),
-            json_string_value (json_object_get (meta, "to")),
-            json_string_value (json_object_get (meta, "as_of")));
-    const char *label;
-    json_t *count;
-    json_object_foreach (labels, label, count)
-        printf ("  %-48s %8lld\n", label, (long long) json_integer_value (count));
-    json_decref (meta);
+    req.grace = recon_classify_config_default (req.as_of);
+    int64_t run_id;
+    if (recon_run_create (db, &req, &run_id) < 0) {
+        fprintf (stderr, "recon demo: %s\n", recon_db_errstr (db));
+        return -1;
+    }
+    int rc = cli_run_wait (d->cli, db, run_id);
+    return rc == CLI_EXIT_OK || rc == CLI_EXIT_FLAGGED ? 0 : -1;
+}
+
+static void
+s_money (char *buf, size_t size, const char *minor, const char *currency)
+{
+    if (recon_money_format_human (buf, size, strtoll (minor, NULL, 10), currency) < 0)
+        snprintf (buf, size, "%s %s", minor, currency);
+}
+
+static int
+s_summary (recon_db_t *db)
+{
+    PGresult *r = recon_db_query (db,
+        "SELECT severity, currency, count(*), sum(amount_minor) FROM recon.mismatches "
+        "WHERE status = 'open' GROUP BY 1, 2 ORDER BY array_position(ARRAY['critical', 'high', "
+        "'medium'], severity), recon.minor_to_major(sum(amount_minor)::bigint, currency) DESC",
+        0, NULL);
+    if (!r)
+        return -1;
+    long total = 0;
+    for (int i = 0; i < PQntuples (r); i++)
+        total += atol (PQgetvalue (r, i, 2));
+    printf ("\nThe mismatch queue: %ld open, worst first\n\n  %-9s %-8s %7s %22s\n", total,
+            "severity", "currency", "open", "money at stake");
+    for (int i = 0; i < PQntuples (r); i++) {
+        char money[64];
+        s_money (money, sizeof money, PQgetvalue (r, i, 3), PQgetvalue (r, i, 1));
+        printf ("  %-9s %-8s %7s %22s\n", PQgetvalue (r, i, 0), PQgetvalue (r, i, 1),
+                PQgetvalue (r, i, 2), money);
+    }
+    PQclear (r);
+    r = recon_db_query (db,
+        "SELECT severity, kind, order_id, summary, next_step FROM recon.mismatches "
+        "WHERE status = 'open' ORDER BY array_position(ARRAY['critical', 'high', 'medium'], "
+        "severity), recon.minor_to_major(amount_minor, currency) DESC, opened_at LIMIT 5",
+        0, NULL);
+    if (!r)
+        return -1;
+    printf ("\nThe five worst:\n");
+    for (int i = 0; i < PQntuples (r); i++)
+        printf ("\n  %d. [%s] %s — order %s\n     %s\n     Next: %s\n", i + 1,
+                PQgetvalue (r, i, 0), PQgetvalue (r, i, 1), PQgetvalue (r, i, 2),
+                PQgetvalue (r, i, 3), PQgetvalue (r, i, 4));
+    PQclear (r);
     return 0;
+}
+
+static int
+s_loop (s_demo_t *d, const s_options_t *o)
+{
+    recon_sandbox_t *sb = d->sb;
+    printf ("[1/6] starting a throw-away PostgreSQL and Redis\n");
+    if (recon_sandbox_start (sb) < 0) {
+        fprintf (stderr, "recon demo: %s\n", recon_sandbox_errstr (sb));
+        return -1;
+    }
+    if (setenv ("RECON_DATABASE_URL", recon_sandbox_database_url (sb), 1) < 0
+        || setenv ("RECON_REDIS_URL", recon_sandbox_redis_url (sb), 1) < 0)
+        return -1;
+    unsetenv ("RECON_LEDGER_DATABASE_URL");
+    unsetenv ("RECON_FULFILLMENT_DATABASE_URL");
+    printf ("[2/6] creating recon's schema and the reference ledger and fulfillment\n");
+    if (s_migrate_all (d->cli, recon_sandbox_database_url (sb)) < 0)
+        return -1;
+    snprintf (d->data, sizeof d->data, "%s/data", recon_sandbox_dir (sb));
+    printf ("[3/6] generating %ld orders into %s\n", o->orders, d->data);
+    if (s_generate (d, o) < 0 || *d->cli->stop_signal)
+        return -1;
+    recon_db_t *db = recon_db_connect (recon_sandbox_database_url (sb), "recon demo");
+    int rc = -1;
+    printf ("[4/6] importing through the real importers\n");
+    if (!recon_db_ok (db) || s_import (d, db) < 0 || *d->cli->stop_signal)
+        goto done;
+    printf ("[5/6] starting recon-broker and %d recon-workers; reconciling\n", S_WORKERS);
+    if (s_start_cluster (d) < 0 || s_run (d, db) < 0)
+        goto done;
+    printf ("[6/6] the queue\n");
+    rc = s_summary (db);
+done:
+    recon_db_destroy (&db);
+    return rc;
 }
 
 int
@@ -144,37 +338,23 @@ cli_demo (cli_t *cli, int argc, char **argv)
     int prc = s_parse (argc, argv, &o);
     if (prc != CLI_EXIT_OK)
         return prc < 0 ? CLI_EXIT_OK : prc;
-
-    int rc = CLI_EXIT_FAILURE;
-    recon_sandbox_t *sb = recon_sandbox_new (NULL, cli->log);
-    if (!sb)
+    s_demo_t d = {.cli = cli};
+    d.sb = recon_sandbox_new (NULL, cli->log);
+    if (!d.sb)
         return CLI_EXIT_FAILURE;
-    printf ("[1/3] starting a throw-away PostgreSQL and Redis\n");
-    if (recon_sandbox_start (sb) < 0) {
-        fprintf (stderr, "recon demo: %s\n", recon_sandbox_errstr (sb));
-        goto done;
-    }
-    printf ("[2/3] creating recon's schema and the reference ledger/fulfillment schemas\n");
-    if (s_migrate_all (cli, recon_sandbox_database_url (sb)) < 0)
-        goto done;
-    char data_dir[4200];
-    snprintf (data_dir, sizeof data_dir, "%s/data", recon_sandbox_dir (sb));
-    printf ("[3/3] generating %ld orders into %s\n", o.orders, data_dir);
-    if (s_generate (cli, &o, data_dir) < 0 || s_report (data_dir) < 0)
-        goto done;
-    printf ("\nNot in the demo yet: importing these files, the reconciliation run and\n"
-            "the mismatch queue (they are being built; see the README).\n");
-    if (o.keep) {
-        printf ("\nexport RECON_DATABASE_URL='%s'\nexport RECON_REDIS_URL='%s'\n"
-                "Sandbox running; Ctrl-C stops it.\n",
-                recon_sandbox_database_url (sb), recon_sandbox_redis_url (sb));
+    int rc = s_loop (&d, &o) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    if (rc == CLI_EXIT_OK && o.keep && !*cli->stop_signal) {
+        printf ("\nStill running (logs in %s):\n  export RECON_DATABASE_URL='%s'\n"
+                "  export RECON_REDIS_URL='%s'\n  export RECON_BROKER_ENDPOINT='%s'\n"
+                "Try: recon runs list; psql \"$RECON_DATABASE_URL\". Ctrl-C stops everything.\n",
+                recon_sandbox_dir (d.sb), recon_sandbox_database_url (d.sb),
+                recon_sandbox_redis_url (d.sb), getenv ("RECON_BROKER_ENDPOINT"));
         fflush (stdout);
         cli_wait_for_signal (cli);
     }
-    rc = CLI_EXIT_OK;
-done:
-    recon_sandbox_destroy (&sb);
-    if (rc == CLI_EXIT_OK)
-        printf ("Demo finished; everything it started has stopped.\n");
+    s_stop_cluster (&d);
+    recon_sandbox_destroy (&d.sb);
+    printf (rc == CLI_EXIT_OK ? "\nDemo finished; everything it started has stopped.\n"
+                              : "\nDemo failed; everything it started has stopped.\n");
     return rc;
 }

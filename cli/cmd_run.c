@@ -123,8 +123,8 @@ s_terminal (const char *state)
            || strcmp (state, "cancelled") == 0;
 }
 
-static int
-s_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
+int
+cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
 {
     int tty = isatty (STDERR_FILENO);
     recon_run_status_t st;
@@ -232,7 +232,7 @@ s_run (cli_t *cli, int argc, char **argv)
         printf ("%lld\n", (long long) run_id);
         fflush (stdout);
         if (wait)
-            rc = s_wait (cli, db, run_id);
+            rc = cli_run_wait (cli, db, run_id);
     }
     recon_db_destroy (&db);
     return rc;

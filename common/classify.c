@@ -171,6 +171,11 @@ static const struct {
 int
 recon_money_format_human (char *buf, size_t size, int64_t minor, const char *currency)
 {
+    /*  ISO 4217 "XXX": no currency is involved (nothing was ever paid).  */
+    if (currency && strcmp (currency, "XXX") == 0) {
+        int n = snprintf (buf, size, "no money");
+        return n < 0 || (size_t) n >= size ? -1 : n;
+    }
     int exponent = recon_currency_exponent (currency);
     if (exponent < 0)
         exponent = 2;

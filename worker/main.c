@@ -205,7 +205,9 @@ s_connect (s_worker_t *w)
         zmq_close (w->dealer);
     w->dealer = zmq_socket (w->zctx, ZMQ_DEALER);
     int linger = 0;
+    int64_t max_msg = 2 * (int64_t) RECON_PROTO_BODY_MAX; /* the broker is a peer too */
     zmq_setsockopt (w->dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (w->dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     const char *endpoint = recon_config_get (w->cfg, "broker_endpoint");
     if (zmq_connect (w->dealer, endpoint) < 0) {
         recon_log_kv (w->log, RECON_LOG_ERROR, "broker.bad_endpoint", "endpoint", endpoint,

@@ -98,14 +98,17 @@ for l in in_sync refunded_in_full cancelled_clean awaiting_fulfillment awaiting_
 done
 check "truth has one line per order" test "$(($(wc -l <"$work/g1/truth.csv") - 1))" -eq 3000
 
-# the demo runs in its own sandbox and leaves nothing behind
-before=$(ls -d /tmp/recon-sandbox-* 2>/dev/null | sort)
+# the demo runs the whole loop in its own sandbox and leaves nothing behind
 run $RECON demo --orders 2000
 check "demo exits 0" test $rc -eq 0
-check "demo reports generated orders" has "$out" "Generated 2000 orders"
+check "demo imports through the importers" has "$out" "stripe.csv"
+check "demo prints the queue" has "$out" "The mismatch queue:"
+check "demo prints the five worst with sentences" has "$out" "The five worst:"
 check "demo finishes cleanly" has "$out" "everything it started has stopped"
-after=$(ls -d /tmp/recon-sandbox-* 2>/dev/null | sort)
-check "demo removed its sandbox" test "$before" = "$after"
+demo_dir=$(grep -o '/[^ ]*recon-sandbox-[A-Za-z0-9]*' <<<"$out" | head -1)
+check "demo named its sandbox" test -n "$demo_dir"
+check "demo removed its sandbox" test ! -e "$demo_dir"
+check "demo stopped its servers" test -z "$(pgrep -f "$demo_dir" || true)"
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -94,6 +94,21 @@ RECON_DATABASE_URL="$A" $WORKER --run "$run5" 2>/dev/null
 check "new facts reopen a human-resolved item" test "$(q "SELECT status FROM recon.mismatches WHERE mismatch_id = $mid")" = open
 check "reopening is in the history" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $mid AND action = 'reopened' AND actor = 'recon'")" -eq 1
 
+# ---- the ledger in a database of its own (read through its own URL) --------
+newdb "cl_l_$$"; L=$url
+newdb "cl_p_$$"; P=$url
+RECON_DATABASE_URL="$P" $RECON import processor --format canonical "$G/processor.csv" >/dev/null
+RECON_DATABASE_URL="$P" $RECON import fulfillment --format canonical "$G/fulfillment.csv" >/dev/null
+RECON_DATABASE_URL="$P" RECON_LEDGER_DATABASE_URL="$L" $RECON import ledger --format canonical "$G/ledger.csv" >/dev/null
+url=$L
+check "ledger rows went to the ledger database" test "$(q 'SELECT count(*) FROM ledger.journal_entries')" -eq "$(($(wc -l <"$G/ledger.csv") - 1))"
+url=$P
+check "and not to recon's" test "$(q 'SELECT count(*) FROM ledger.journal_entries')" -eq 0
+run6=$(RECON_DATABASE_URL="$P" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 2)
+RECON_DATABASE_URL="$P" RECON_LEDGER_DATABASE_URL="$L" $WORKER --run "$run6" 2>/dev/null
+queue >"$work/got_sep"
+check "separate ledger database: queue equals ground truth" cmp -s "$work/expected" "$work/got_sep"
+
 # ---- broker + 2 workers over ZeroMQ --------------------------------------
 newdb "cl_b_$$"; B=$url
 load || { echo "FAIL load"; exit 1; }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "recon/migrate.h"
+#include "recon/money.h"
 #include "testdb.h"
 
 typedef struct {
@@ -194,6 +195,32 @@ test_processor_events_constraints (void **state)
                   "currency_check");
 }
 
+static void
+test_sql_exponents_match_c (void **state)
+{
+    s_fixture_t *f = *state;
+    /*  Every code of the C table, plus common ones with exponent 2.       */
+    const char *codes[] = {"BHD", "BIF", "CLF", "CLP", "DJF", "GNF", "IQD", "ISK", "JOD", "JPY",
+                           "KMF", "KRW", "KWD", "LYD", "OMR", "PYG", "RWF", "TND", "UGX", "UYI",
+                           "UYW", "VND", "VUV", "XAF", "XOF", "XPF", "USD", "EUR", "GBP", "SEK",
+                           "CHF", "INR", "jpy", "kwd"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        char sql[128];
+        snprintf (sql, sizeof sql, "SELECT recon.currency_exponent('%s')", codes[i]);
+        char *rows = s_rows (f->db, sql);
+        char want[8];
+        snprintf (want, sizeof want, "%d\n", recon_currency_exponent (codes[i]));
+        if (strcmp (rows, want) != 0)
+            fail_msg ("%s: SQL says %s, C says %s", codes[i], rows, want);
+        free (rows);
+    }
+    char *rows = s_rows (f->db, "SELECT recon.minor_to_major(444400, 'CLP'), "
+                                "recon.minor_to_major(4200, 'USD'), "
+                                "recon.minor_to_major(-1234, 'KWD')");
+    assert_string_equal (rows, "444400|42.00|-1.234\n");
+    free (rows);
+}
+
 int
 main (void)
 {
@@ -202,6 +229,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ledger_keeps_books_balanced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fulfillment_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_processor_events_constraints, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sql_exponents_match_c, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("reference_views", tests, NULL, NULL);
 }

@@ -101,3 +101,21 @@ END $$;
 CREATE TRIGGER mismatch_history_append_only
     BEFORE UPDATE OR DELETE ON recon.mismatch_history
     FOR EACH ROW EXECUTE FUNCTION recon.refuse_change();
+
+-- Minor units to major units (exact numeric) by ISO 4217 exponent, for
+-- ordering the queue by money across currencies without exchange rates.
+-- Mirrors common/money.c; an integration test keeps the two equal.
+CREATE FUNCTION recon.currency_exponent(code text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN upper(code) IN ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG',
+                             'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 0
+        WHEN upper(code) IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 3
+        WHEN upper(code) IN ('CLF', 'UYW') THEN 4
+        ELSE 2 END
+$$;
+CREATE FUNCTION recon.minor_to_major(amount bigint, code text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT round(amount::numeric / (10::numeric ^ recon.currency_exponent(code)),
+                 recon.currency_exponent(code))
+$$;
