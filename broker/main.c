@@ -60,22 +60,6 @@ typedef struct {
     int64_t schedule_minute; /* last minute checked */
 } s_broker_t;
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-s_wall_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * RECON_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 static const char *
 s_i64 (char *buf, int64_t v)
 {
@@ -92,7 +76,7 @@ s_db (s_broker_t *b)
 {
     if (b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK)
         return b->db;
-    int64_t now = s_now_ms ();
+    int64_t now = recon_clock_ms ();
     if (now < b->next_db_try)
         return NULL;
     recon_db_destroy (&b->db);
@@ -196,7 +180,7 @@ s_on_ready (s_broker_t *b, const unsigned char *id, size_t len, const recon_msg_
         p->identity_len = len;
     }
     snprintf (p->worker_id, sizeof p->worker_id, "%s", m->worker_id);
-    p->expiry_ms = s_now_ms () + b->heartbeat_ms * b->liveness;
+    p->expiry_ms = recon_clock_ms () + b->heartbeat_ms * b->liveness;
     if (m->has_holding && !p->job_id) {
         /*  A worker still busy from before our restart: adopt the job if
             its lease is still its own, else tell it to drop the job.     */
@@ -310,7 +294,7 @@ s_on_message (s_broker_t *b)
         s_disconnect (b, id, len, "unknown worker: send READY");
         return;
     }
-    p->expiry_ms = s_now_ms () + b->heartbeat_ms * b->liveness;
+    p->expiry_ms = recon_clock_ms () + b->heartbeat_ms * b->liveness;
     switch (m.cmd) {
     case RECON_CMD_HEARTBEAT:
         return;
@@ -460,7 +444,7 @@ s_schedule (s_broker_t *b, recon_db_t *db)
 {
     if (!b->schedule)
         return;
-    int64_t now = s_wall_us ();
+    int64_t now = recon_now_us ();
     int64_t minute = now / (60 * RECON_USEC_PER_SEC) * (60 * RECON_USEC_PER_SEC);
     if (minute == b->schedule_minute)
         return;
@@ -553,19 +537,12 @@ s_setup (int argc, char **argv, s_broker_t *b)
         fprintf (stderr, "recon-broker: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if ((file && *file && recon_config_load_file (b->cfg, file) < 0)
-        || recon_config_load_env (b->cfg, environ) < 0
-        || (format && recon_config_set (b->cfg, "log_format", format, "--log-format") < 0)
-        || (level && recon_config_set (b->cfg, "log_level", level, "--log-level") < 0)) {
+    const char *flags[] = {"log_format", format, "log_level", level, NULL};
+    if (recon_config_load (b->cfg, file, environ, flags) < 0) {
         fprintf (stderr, "recon-broker: %s\n", recon_config_errstr (b->cfg));
         return 2;
     }
-    recon_log_format_t f;
-    recon_log_level_t l;
-    recon_log_format_parse (recon_config_get (b->cfg, "log_format"), &f);
-    recon_log_level_parse (recon_config_get (b->cfg, "log_level"), &l);
-    recon_log_set_format (b->log, f);
-    recon_log_set_level (b->log, l);
+    recon_config_apply_log (b->cfg, b->log);
     b->heartbeat_ms = recon_config_get_duration_us (b->cfg, "heartbeat") / 1000;
     b->liveness = recon_config_get_int (b->cfg, "liveness");
     b->lease_us = recon_config_get_duration_us (b->cfg, "job_lease");
@@ -638,7 +615,7 @@ main (int argc, char **argv)
             if (!(more & ZMQ_POLLIN))
                 break;
         }
-        int64_t now = s_now_ms ();
+        int64_t now = recon_clock_ms ();
         s_heartbeat (&b, now);
         s_sweep (&b, now);
     }

@@ -48,14 +48,6 @@ s_time_arg (const char *name, const char *text, int64_t *out)
     return 0;
 }
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * RECON_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 static recon_db_t *
 s_connect (cli_t *cli)
 {
@@ -128,7 +120,7 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
 {
     int tty = isatty (STDERR_FILENO);
     recon_run_status_t st;
-    int64_t t0 = s_now_us (), last_print = 0, first_done = -1;
+    int64_t t0 = recon_now_us (), last_print = 0, first_done = -1;
     for (;;) {
         if (*cli->stop_signal) {
             fprintf (stderr, "\nrecon run: stopped waiting; run %lld goes on (recon runs show "
@@ -140,7 +132,7 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
                      recon_db_errstr (db));
             return CLI_EXIT_FAILURE;
         }
-        int64_t now = s_now_us ();
+        int64_t now = recon_now_us ();
         if (first_done < 0)
             first_done = st.orders_done;
         double secs = (double) (now - t0) / 1e6;
@@ -203,7 +195,7 @@ s_run (cli_t *cli, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (!have_as_of)
-        req.as_of = s_now_us ();
+        req.as_of = recon_now_us ();
     if (req.from >= req.to || req.as_of < req.from) {
         fprintf (stderr, "recon run: need --from < --to and --as-of >= --from\n");
         return CLI_EXIT_USAGE;

@@ -133,16 +133,6 @@ cli_find_program (const cli_t *cli, const char *name, char *buf, size_t size)
     return buf;
 }
 
-static int
-s_apply_flag (recon_config_t *cfg, const char *key, const char *value, const char *flag)
-{
-    if (recon_config_set (cfg, key, value, flag) < 0) {
-        fprintf (stderr, "recon: %s\n", recon_config_errstr (cfg));
-        return -1;
-    }
-    return 0;
-}
-
 /*  Loads file, env and flags into CFG. Returns the index of the command
     in argv, or -1 after printing an error, or 0 when help/version was
     handled (*RC set).                                                      */
@@ -170,18 +160,9 @@ s_parse_global (int argc, char **argv, recon_config_t *cfg, int *rc)
         default: *rc = CLI_EXIT_USAGE; return -1;
         }
     }
-    if (config_file && *config_file && recon_config_load_file (cfg, config_file) < 0) {
+    const char *flags[] = {"log_format", log_format, "log_level", log_level, NULL};
+    if (recon_config_load (cfg, config_file, environ, flags) < 0) {
         fprintf (stderr, "recon: %s\n", recon_config_errstr (cfg));
-        *rc = CLI_EXIT_USAGE;
-        return -1;
-    }
-    if (recon_config_load_env (cfg, environ) < 0) {
-        fprintf (stderr, "recon: %s\n", recon_config_errstr (cfg));
-        *rc = CLI_EXIT_USAGE;
-        return -1;
-    }
-    if ((log_format && s_apply_flag (cfg, "log_format", log_format, "--log-format") < 0)
-        || (log_level && s_apply_flag (cfg, "log_level", log_level, "--log-level") < 0)) {
         *rc = CLI_EXIT_USAGE;
         return -1;
     }
@@ -221,12 +202,7 @@ main (int argc, char **argv)
     int cmd = s_parse_global (argc, argv, cfg, &rc);
     if (cmd <= 0)
         goto done;
-    recon_log_format_t format;
-    recon_log_level_t level;
-    recon_log_format_parse (recon_config_get (cfg, "log_format"), &format);
-    recon_log_level_parse (recon_config_get (cfg, "log_level"), &level);
-    recon_log_set_format (log, format);
-    recon_log_set_level (log, level);
+    recon_config_apply_log (cfg, log);
     s_install_signals ();
 
     cli_t cli = {cfg, log, argv[0], &s_stop_signal};

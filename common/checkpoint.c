@@ -4,6 +4,7 @@
     retried for a growing pause (0.5 s doubling to 30 s), so a dead Redis
     costs each batch nothing but a clock check, not a connect timeout.    */
 #include "recon/checkpoint.h"
+#include "recon/timestamp.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -22,14 +23,6 @@ struct recon_checkpoint {
     int db;
     int64_t retry_at_ms, pause_ms;
 };
-
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 s_parse_url (recon_checkpoint_t *cp, const char *url)
@@ -100,7 +93,7 @@ s_drop (recon_checkpoint_t *cp, const char *why)
     if (cp->redis)
         redisFree (cp->redis);
     cp->redis = NULL;
-    cp->retry_at_ms = s_now_ms () + cp->pause_ms;
+    cp->retry_at_ms = recon_clock_ms () + cp->pause_ms;
     cp->pause_ms = cp->pause_ms * 2 > 30000 ? 30000 : cp->pause_ms * 2;
 }
 
@@ -109,7 +102,7 @@ s_connect (recon_checkpoint_t *cp)
 {
     if (cp->redis)
         return cp->redis;
-    if (s_now_ms () < cp->retry_at_ms)
+    if (recon_clock_ms () < cp->retry_at_ms)
         return NULL;
     struct timeval tv = {0, 500000};
     cp->redis = cp->path[0] ? redisConnectUnixWithTimeout (cp->path, tv)

@@ -405,3 +405,35 @@ recon_config_dump (const recon_config_t *cfg, FILE *out)
         fprintf (out, "%s = %s  # %s\n", s_settings[i].key, masked, cfg->sources[i]);
     }
 }
+
+int
+recon_config_load (recon_config_t *cfg, const char *file, char *const *envp,
+                   const char *const *flags)
+{
+    if (file && *file && recon_config_load_file (cfg, file) < 0)
+        return -1;
+    if (recon_config_load_env (cfg, envp) < 0)
+        return -1;
+    for (size_t i = 0; flags && flags[i]; i += 2) {
+        if (!flags[i + 1])
+            continue;
+        char source[80] = "--";
+        for (size_t j = 0; flags[i][j] && j < 70; j++)
+            source[2 + j] = flags[i][j] == '_' ? '-' : flags[i][j];
+        if (recon_config_set (cfg, flags[i], flags[i + 1], source) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void
+recon_config_apply_log (const recon_config_t *cfg, recon_log_t *log)
+{
+    recon_log_format_t format;
+    recon_log_level_t level;
+    /*  Validated when set: these cannot fail.                             */
+    recon_log_format_parse (recon_config_get (cfg, "log_format"), &format);
+    recon_log_level_parse (recon_config_get (cfg, "log_level"), &level);
+    recon_log_set_format (log, format);
+    recon_log_set_level (log, level);
+}

@@ -10,7 +10,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define S_MAX_CONTEXT 16
 
@@ -155,10 +154,8 @@ s_text_value (FILE *mem, const char *value)
 static void
 s_now (char *buf)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
     /*  Milliseconds are enough for logs and keep lines short.            */
-    int64_t t = (int64_t) ts.tv_sec * RECON_USEC_PER_SEC + ts.tv_nsec / 1000000 * 1000 + 1;
+    int64_t t = recon_now_us () / 1000 * 1000 + 1;
     /*  +1 µs forces the fraction to print; cut it to ".mmmZ".            */
     int n = recon_timestamp_format (t, buf);
     if (n > 5)

@@ -5,6 +5,7 @@
     stop exactly what we started, and can ask the kernel to signal them if
     we die (PR_SET_PDEATHSIG): a crashed test run leaves no server behind.  */
 #include "recon/sandbox.h"
+#include "recon/timestamp.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -86,14 +87,6 @@ s_sleep_ms (long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep (&ts, NULL);
-}
-
-static long
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /*  The newest /usr/lib/postgresql/N/bin holding initdb, unless
@@ -194,7 +187,7 @@ s_spawn (recon_sandbox_t *sb, char *const argv[], const char *log_path, int drop
 static int
 s_wait_timeout (pid_t pid, long timeout_ms)
 {
-    long deadline = s_now_ms () + timeout_ms;
+    long deadline = recon_clock_ms () + timeout_ms;
     for (;;) {
         int status;
         pid_t r = waitpid (pid, &status, WNOHANG);
@@ -202,7 +195,7 @@ s_wait_timeout (pid_t pid, long timeout_ms)
             return status;
         if (r < 0 && errno != EINTR)
             return 0; /* already reaped elsewhere: nothing left to wait for */
-        if (s_now_ms () > deadline)
+        if (recon_clock_ms () > deadline)
             return -1;
         s_sleep_ms (20);
     }
@@ -284,7 +277,7 @@ s_wait_postgres (recon_sandbox_t *sb, const char *log_path)
 {
     char conninfo[PATH_MAX + 64];
     snprintf (conninfo, sizeof conninfo, "host=%s user=recon dbname=postgres", sb->pg_dir);
-    long deadline = s_now_ms () + S_START_TIMEOUT_MS;
+    long deadline = recon_clock_ms () + S_START_TIMEOUT_MS;
     while (PQping (conninfo) != PQPING_OK) {
         int status;
         if (waitpid (sb->pg_pid, &status, WNOHANG) == sb->pg_pid) {
@@ -293,7 +286,7 @@ s_wait_postgres (recon_sandbox_t *sb, const char *log_path)
             s_append_log_tail (sb, log_path);
             return -1;
         }
-        if (s_now_ms () > deadline) {
+        if (recon_clock_ms () > deadline) {
             s_error (sb, "postgres did not accept connections within %d s",
                      S_START_TIMEOUT_MS / 1000);
             s_append_log_tail (sb, log_path);
@@ -389,10 +382,10 @@ recon_sandbox_start_redis (recon_sandbox_t *sb)
         sb->redis_pid = 0;
         return -1;
     }
-    long deadline = s_now_ms () + S_START_TIMEOUT_MS;
+    long deadline = recon_clock_ms () + S_START_TIMEOUT_MS;
     while (!s_redis_answers (sb->redis_sock)) {
         int status;
-        if (waitpid (sb->redis_pid, &status, WNOHANG) == sb->redis_pid || s_now_ms () > deadline) {
+        if (waitpid (sb->redis_pid, &status, WNOHANG) == sb->redis_pid || recon_clock_ms () > deadline) {
             s_error (sb, "redis-server did not start (is the redis-server package installed?)");
             s_append_log_tail (sb, log_path);
             return -1;

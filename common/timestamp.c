@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int64_t
 recon_days_from_civil (int64_t y, unsigned m, unsigned d)
@@ -203,4 +204,20 @@ recon_duration_parse (const char *text, int64_t *out)
         return -1;
     *out = v * unit;
     return 0;
+}
+
+int64_t
+recon_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * RECON_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int64_t
+recon_clock_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

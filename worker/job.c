@@ -21,7 +21,7 @@ typedef struct {
 } s_dbs_t;
 
 typedef struct {
-    const worker_spec_t *spec;
+    const recon_job_lease_t *spec;
     atomic_int *stop;
     worker_report_fn *report;
     void *arg;
@@ -98,7 +98,7 @@ s_backoff_ms (int failures, unsigned *seed)
     mirror can only lag it; a copy ahead of it would mean a bug or a foreign
     key, so it is reported and ignored. Returns 0, or -1 (DB error).       */
 static int
-s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const worker_spec_t *spec,
+s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const recon_job_lease_t *spec,
                 recon_job_progress_t *p, char *token, recon_log_t *log)
 {
     memset (p, 0, sizeof *p);
@@ -138,7 +138,7 @@ s_on_batch (void *arg, const recon_job_progress_t *progress)
 }
 
 static void
-s_fill_spec (const recon_config_t *cfg, const worker_spec_t *w, recon_job_spec_t *spec)
+s_fill_spec (const recon_config_t *cfg, const recon_job_lease_t *w, recon_job_spec_t *spec)
 {
     *spec = (recon_job_spec_t) {
         .job_id = w->job_id, .run_id = w->run_id, .attempt = w->attempt,
@@ -151,7 +151,7 @@ s_fill_spec (const recon_config_t *cfg, const worker_spec_t *w, recon_job_spec_t
 }
 
 void
-worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t *spec,
+worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lease_t *spec,
                 atomic_int *stop, worker_report_fn *report, void *arg, worker_event_t *final)
 {
     memset (final, 0, sizeof *final);

@@ -5,17 +5,9 @@
 #include <stdatomic.h>
 
 #include "recon/config.h"
+#include "recon/job.h"
 #include "recon/log.h"
 #include "recon/reconciler.h"
-
-typedef struct {
-    int64_t job_id, run_id, attempt;
-    char range_lo[RECON_ORDER_ID_MAX + 1];
-    char range_hi[RECON_ORDER_ID_MAX + 1];
-    int has_range_hi;
-    int64_t from, to;
-    recon_classify_config_t classify;
-} worker_spec_t;
 
 typedef enum {
     WORKER_EV_PROGRESS, /* a batch committed */
@@ -41,7 +33,7 @@ typedef void (worker_report_fn) (void *arg, const worker_event_t *event);
     Lost connections are retried with backoff for as long as it takes (the
     broker's lease decides when the job is someone else's); SQL errors are
     retried 3 times, then the job FAILED (retryable). Fills FINAL.          */
-void worker_run_job (const recon_config_t *cfg, recon_log_t *log, const worker_spec_t *spec,
+void worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lease_t *spec,
                      atomic_int *stop, worker_report_fn *report, void *arg,
                      worker_event_t *final);
 

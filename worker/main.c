@@ -48,7 +48,7 @@ typedef struct {
     /* the job, while one runs */
     int busy;
     pthread_t thread;
-    worker_spec_t spec;
+    recon_job_lease_t spec;
     atomic_int stop;
     int stopping;          /* SIGTERM: hand back and exit */
 } s_worker_t;
@@ -58,14 +58,6 @@ typedef struct {
     void *pair;            /* job side */
     recon_log_t *log;      /* the thread's own: loggers carry mutable context */
 } s_thread_arg_t;
-
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_usage (FILE *out)
@@ -92,14 +84,9 @@ static recon_log_t *
 s_new_log (const s_worker_t *w)
 {
     recon_log_t *log = recon_log_new ("recon-worker", stderr);
-    recon_log_format_t f;
-    recon_log_level_t l;
     if (!log)
         return NULL;
-    recon_log_format_parse (recon_config_get (w->cfg, "log_format"), &f);
-    recon_log_level_parse (recon_config_get (w->cfg, "log_level"), &l);
-    recon_log_set_format (log, f);
-    recon_log_set_level (log, l);
+    recon_config_apply_log (w->cfg, log);
     recon_log_set_context (log, "worker_id", w->worker_id);
     return log;
 }
@@ -126,12 +113,14 @@ s_job_thread (void *arg)
 }
 
 static void
-s_spec_from (const recon_msg_t *m, worker_spec_t *s)
+s_spec_from (const recon_msg_t *m, recon_job_lease_t *s)
 {
     memset (s, 0, sizeof *s);
     s->job_id = m->job_id;
     s->run_id = m->run_id;
     s->attempt = m->attempt;
+    s->shard = (int) m->shard;
+    s->shards = (int) m->shards;
     snprintf (s->range_lo, sizeof s->range_lo, "%s", m->range_lo);
     s->has_range_hi = m->has_range_hi;
     snprintf (s->range_hi, sizeof s->range_hi, "%s", m->range_hi);
@@ -215,8 +204,8 @@ s_connect (s_worker_t *w)
         return -1;
     }
     s_send_ready (w);
-    w->broker_expiry = s_now_ms () + w->heartbeat_ms * w->liveness;
-    w->next_heartbeat = s_now_ms () + w->heartbeat_ms;
+    w->broker_expiry = recon_clock_ms () + w->heartbeat_ms * w->liveness;
+    w->next_heartbeat = recon_clock_ms () + w->heartbeat_ms;
     recon_log_kv (w->log, RECON_LOG_INFO, "broker.connecting", "endpoint", endpoint, NULL);
     return 0;
 }
@@ -271,7 +260,7 @@ s_on_broker_message (s_worker_t *w)
         recon_log_kv (w->log, RECON_LOG_WARN, "broker.malformed", "error", err, NULL);
         return;
     }
-    w->broker_expiry = s_now_ms () + w->heartbeat_ms * w->liveness;
+    w->broker_expiry = recon_clock_ms () + w->heartbeat_ms * w->liveness;
     w->reconnect_ms = 1000;
     switch (m.cmd) {
     case RECON_CMD_HEARTBEAT:
@@ -317,7 +306,7 @@ s_on_job_event (s_worker_t *w)
 static void
 s_check_broker (s_worker_t *w)
 {
-    int64_t now = s_now_ms ();
+    int64_t now = recon_clock_ms ();
     if (now >= w->next_heartbeat) {
         recon_msg_t hb = {.cmd = RECON_CMD_HEARTBEAT};
         s_send (w, &hb);
@@ -350,7 +339,7 @@ s_serve (s_worker_t *w)
         }
         if (w->stopping && !w->busy)
             break;
-        if (!w->dealer && s_now_ms () >= w->broker_expiry && s_connect (w) < 0)
+        if (!w->dealer && recon_clock_ms () >= w->broker_expiry && s_connect (w) < 0)
             return 3;
         zmq_pollitem_t items[] = {{w->dealer, 0, ZMQ_POLLIN, 0}, {w->pair, 0, ZMQ_POLLIN, 0}};
         int n = w->dealer ? 2 : 1;
@@ -374,21 +363,6 @@ s_serve (s_worker_t *w)
 
 /* ---- --run: no broker -------------------------------------------------- */
 
-static void
-s_spec_from_lease (const recon_job_lease_t *l, worker_spec_t *s)
-{
-    memset (s, 0, sizeof *s);
-    s->job_id = l->job_id;
-    s->run_id = l->run_id;
-    s->attempt = l->attempt;
-    snprintf (s->range_lo, sizeof s->range_lo, "%s", l->range_lo);
-    s->has_range_hi = l->has_range_hi;
-    snprintf (s->range_hi, sizeof s->range_hi, "%s", l->range_hi);
-    s->from = l->from;
-    s->to = l->to;
-    s->classify = l->classify;
-}
-
 static int
 s_run_direct (s_worker_t *w, const char *run_id)
 {
@@ -400,13 +374,11 @@ s_run_direct (s_worker_t *w, const char *run_id)
         return 3;
     }
     int rc = 0, claimed;
-    recon_job_lease_t lease;
     atomic_store (&w->stop, 0);
     /*  A day's lease: no broker renews it, and nobody else should take it. */
     while (!s_signal
            && (claimed = recon_job_claim (db, atoll (run_id), w->worker_id,
-                                          24 * RECON_USEC_PER_HOUR, &lease)) == 1) {
-        s_spec_from_lease (&lease, &w->spec);
+                                          24 * RECON_USEC_PER_HOUR, &w->spec)) == 1) {
         worker_event_t final;
         worker_run_job (w->cfg, w->log, &w->spec, &w->stop, NULL, NULL, &final);
         char job[24], done[24];
@@ -469,20 +441,12 @@ s_setup (int argc, char **argv, s_worker_t *w, const char **run_id)
         fprintf (stderr, "recon-worker: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if ((file && *file && recon_config_load_file (w->cfg, file) < 0)
-        || recon_config_load_env (w->cfg, environ) < 0
-        || (format && recon_config_set (w->cfg, "log_format", format, "--log-format") < 0)
-        || (level && recon_config_set (w->cfg, "log_level", level, "--log-level") < 0)
-        || (id && recon_config_set (w->cfg, "worker_id", id, "--id") < 0)) {
+    const char *flags[] = {"log_format", format, "log_level", level, "worker_id", id, NULL};
+    if (recon_config_load (w->cfg, file, environ, flags) < 0) {
         fprintf (stderr, "recon-worker: %s\n", recon_config_errstr (w->cfg));
         return 2;
     }
-    recon_log_format_t f;
-    recon_log_level_t l;
-    recon_log_format_parse (recon_config_get (w->cfg, "log_format"), &f);
-    recon_log_level_parse (recon_config_get (w->cfg, "log_level"), &l);
-    recon_log_set_format (w->log, f);
-    recon_log_set_level (w->log, l);
+    recon_config_apply_log (w->cfg, w->log);
     const char *configured = recon_config_get (w->cfg, "worker_id");
     char host[64] = "host";
     gethostname (host, sizeof host - 1);

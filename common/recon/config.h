@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "recon/log.h"
+
 typedef struct recon_config recon_config_t;
 
 /*  Creates a configuration holding the defaults. NULL on allocation failure. */
@@ -32,6 +34,16 @@ int recon_config_load_file (recon_config_t *cfg, const char *path);
     are skipped; any other unknown RECON_ name is an error, so a typo is not
     silently ignored. Returns 0 or -1 with errstr.                          */
 int recon_config_load_env (recon_config_t *cfg, char *const *envp);
+
+/*  Start-up in one call: loads FILE (when not NULL or empty), then ENVP,
+    then FLAGS — pairs "key", value, …, terminated by a NULL key; a NULL
+    value is skipped, and each is reported as coming from "--key". Returns
+    0 or -1 with errstr (naming FILE:LINE, the variable or the flag).      */
+int recon_config_load (recon_config_t *cfg, const char *file, char *const *envp,
+                       const char *const *flags);
+
+/*  Sets LOG's format and level from the log_format and log_level settings. */
+void recon_config_apply_log (const recon_config_t *cfg, recon_log_t *log);
 
 /*  Sets KEY to VALUE after validation; SOURCE names where it came from for
     error messages (e.g. "--log-format"). Returns 0 or -1 with errstr.     */

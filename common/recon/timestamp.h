@@ -28,6 +28,13 @@ int recon_timestamp_parse (const char *text, size_t len, int64_t *out);
     Returns the length written.                                             */
 int recon_timestamp_format (int64_t t, char *buf);
 
+/*  The wall clock now, µs since the epoch.                                 */
+int64_t recon_now_us (void);
+
+/*  A monotonic clock in milliseconds, for timeouts and pacing (it does not
+    jump when the wall clock is set).                                       */
+int64_t recon_clock_ms (void);
+
 /*  Days since 1970-01-01 for a proleptic Gregorian date, and back.        */
 int64_t recon_days_from_civil (int64_t y, unsigned m, unsigned d);
 void recon_civil_from_days (int64_t days, int64_t *y, unsigned *m, unsigned *d);

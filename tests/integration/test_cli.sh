@@ -6,21 +6,9 @@
 set -u
 RECON=$1
 GEN=$2
-pass=0
-fail=0
 work=$(mktemp -d /tmp/recon-cli-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-
-check() { # check NAME CONDITION-COMMAND...
-    local name=$1; shift
-    if "$@"; then pass=$((pass + 1)); echo "ok   $name"
-    else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
-run() { # run CMD... -> sets rc, out, err
-    "$@" >"$work/out" 2>"$work/err"; rc=$?
-    out=$(cat "$work/out"); err=$(cat "$work/err")
-}
-has() { grep -q -- "$2" <<<"$1"; }
+. "$(dirname "$0")/lib.sh"
 
 : "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
 
@@ -110,5 +98,4 @@ check "demo named its sandbox" test -n "$demo_dir"
 check "demo removed its sandbox" test ! -e "$demo_dir"
 check "demo stopped its servers" test -z "$(pgrep -f "$demo_dir" || true)"
 
-echo "cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary cli

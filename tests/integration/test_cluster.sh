@@ -6,27 +6,17 @@
 # pairs, nothing more, nothing less; a second run changes nothing.
 set -u
 RECON=$1 WORKER=$2 BROKER=$3 GEN=$4
-pass=0
-fail=0
 work=$(mktemp -d /tmp/recon-cluster-test.XXXXXX)
 dbs=()
 pids=()
+. "$(dirname "$0")/lib.sh"
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    for d in "${dbs[@]}"; do psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
+    drop_dbs
     rm -rf "$work"
 }
 trap cleanup EXIT
 : "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
-
-check() { local name=$1; shift
-    if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi; }
-newdb() {
-    psql -q "$RECON_DATABASE_URL" -c "CREATE DATABASE $1" >/dev/null; dbs+=("$1")
-    url="${RECON_DATABASE_URL/\/recon\?//$1?}"
-    RECON_DATABASE_URL="$url" $RECON db migrate --reference >/dev/null 2>&1
-}
-q() { psql -At "$url" -c "$1"; }
 load() {
     RECON_DATABASE_URL="$url" $RECON import processor --format canonical "$G/processor.csv" >/dev/null &&
     RECON_DATABASE_URL="$url" $RECON import ledger --format canonical "$G/ledger.csv" >/dev/null &&
@@ -133,5 +123,4 @@ for p in "${pids[@]}"; do wait "$p"; s=$?; [ $s -eq 0 ] || echo "process $p exit
 check "broker and workers stop cleanly on SIGTERM" grep -q broker.stopped "$work/broker.log"
 pids=()
 
-echo "cluster: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary cluster

@@ -6,27 +6,11 @@
 set -u
 RECON=$1
 GEN=$2
-pass=0
-fail=0
 work=$(mktemp -d /tmp/recon-import-test.XXXXXX)
 dbs=()
-cleanup() {
-    for d in "${dbs[@]}"; do psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+trap 'drop_dbs; rm -rf "$work"' EXIT
 : "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
-
-check() { local name=$1; shift
-    if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi; }
-run() { "$@" >"$work/out" 2>"$work/err"; rc=$?; out=$(cat "$work/out"); err=$(cat "$work/err"); }
-has() { grep -qF -- "$2" <<<"$1"; }
-newdb() { # newdb NAME -> sets url
-    psql -q "$RECON_DATABASE_URL" -c "CREATE DATABASE $1" >/dev/null; dbs+=("$1")
-    url="${RECON_DATABASE_URL/\/recon\?//$1?}"
-    RECON_DATABASE_URL="$url" $RECON db migrate --reference >/dev/null 2>&1
-}
-q() { psql -At "$url" -c "$1"; }
 rows() { echo $(($(wc -l <"$1") - 1)); }
 
 $GEN --orders 20000 --seed 11 --out "$work/g" >/dev/null || { echo "FAIL generator"; exit 1; }
@@ -167,5 +151,4 @@ check "shopify line items skipped" has "$out" "skipped (line_item 1)"
 check "shopify statuses mapped" test "$(q "SELECT string_agg(order_id || ':' || status, ' ' ORDER BY order_id) FROM fulfillment.orders")" = "#1001:shipped #1002:cancelled #1003:in_progress"
 check "shopify shipped_at in UTC" test "$(q "SELECT shipped_at FROM fulfillment.orders WHERE order_id = '#1001'")" = "2026-11-03 13:22:01+00"
 
-echo "import: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary import
