@@ -485,6 +485,31 @@ s_elapsed (const s_ctx_t *c, int64_t since)
     return c->cfg->as_of - since;
 }
 
+/*  1 when the grace window that started at T is over; otherwise marks the
+    wait state AWAITING and returns 0. Sets *SINCE to the time elapsed.    */
+static int
+s_over (const s_ctx_t *c, int64_t t, int64_t grace, int *awaiting, int64_t *since)
+{
+    *since = s_elapsed (c, t);
+    if (*since <= grace) {
+        *awaiting = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/*  The usual words of a sentence: an amount, a date, a reference and how
+    long ago; REF may be NULL when the sentence names none.                */
+static void
+s_words (const s_ctx_t *c, s_words_t *w, int64_t amount, int64_t t, const char *ref,
+         int64_t since)
+{
+    s_money (c, w->a, amount);
+    s_format_date (w->date, sizeof w->date, t, c->cfg->as_of);
+    s_format_ref (w->ref, sizeof w->ref, ref);
+    s_format_elapsed (w->elapsed, sizeof w->elapsed, since);
+}
+
 static void
 s_rule_currency (s_ctx_t *c)
 {
@@ -546,32 +571,23 @@ s_rule_refunds (s_ctx_t *c)
     const s_scan_t *s = c->s;
     int64_t tol = c->cfg->tolerance;
     s_words_t w;
-    if (f->refund_excess > tol) {
-        int64_t since = s_elapsed (c, s->last_refund->occurred_at);
-        if (since <= c->cfg->grace_ledger) {
-            c->awaiting_ledger = 1;
-        } else {
-            recon_mismatch_t *m = s_flag (c, RECON_KIND_REFUND_NOT_IN_LEDGER, f->refund_excess);
-            s_money (c, w.a, f->refund_excess);
-            s_format_date (w.date, sizeof w.date, s->last_refund->occurred_at, c->cfg->as_of);
-            s_format_ref (w.ref, sizeof w.ref, s_event_ref (s->last_refund));
-            s_format_elapsed (w.elapsed, sizeof w.elapsed, since);
-            s_say (m->summary, "Refunded %s at the processor (last on %s, %s); the ledger has "
-                   "not recorded it after %s.", w.a, w.date, w.ref, w.elapsed);
-            s_say (m->next_step, "Post the refund of %s to the ledger.", w.a);
-        }
+    int64_t since;
+    if (f->refund_excess > tol
+        && s_over (c, s->last_refund->occurred_at, c->cfg->grace_ledger, &c->awaiting_ledger,
+                   &since)) {
+        recon_mismatch_t *m = s_flag (c, RECON_KIND_REFUND_NOT_IN_LEDGER, f->refund_excess);
+        s_words (c, &w, f->refund_excess, s->last_refund->occurred_at,
+                 s_event_ref (s->last_refund), since);
+        s_say (m->summary, "Refunded %s at the processor (last on %s, %s); the ledger has "
+               "not recorded it after %s.", w.a, w.date, w.ref, w.elapsed);
+        s_say (m->next_step, "Post the refund of %s to the ledger.", w.a);
     }
-    if (f->refund_excess < -tol) {
-        int64_t since = s_elapsed (c, s->last_refund_entry->recorded_at);
-        if (since <= c->cfg->grace_processor) {
-            c->awaiting_processor = 1;
-            return;
-        }
+    if (f->refund_excess < -tol
+        && s_over (c, s->last_refund_entry->recorded_at, c->cfg->grace_processor,
+                   &c->awaiting_processor, &since)) {
         recon_mismatch_t *m = s_flag (c, RECON_KIND_REFUND_NOT_AT_PROCESSOR, -f->refund_excess);
-        s_money (c, w.a, -f->refund_excess);
-        s_format_date (w.date, sizeof w.date, s->last_refund_entry->recorded_at, c->cfg->as_of);
-        s_format_ref (w.ref, sizeof w.ref, s->last_refund_entry->entry_id);
-        s_format_elapsed (w.elapsed, sizeof w.elapsed, since);
+        s_words (c, &w, -f->refund_excess, s->last_refund_entry->recorded_at,
+                 s->last_refund_entry->entry_id, since);
         s_say (m->summary, "The ledger booked a refund of %s on %s (%s); the processor has not "
                "refunded it after %s.", w.a, w.date, w.ref, w.elapsed);
         s_say (m->next_step, "Refund %s at the processor, or reverse the ledger entry.", w.a);
@@ -584,32 +600,23 @@ s_rule_missing (s_ctx_t *c)
     const recon_figures_t *f = &c->s->f;
     const s_scan_t *s = c->s;
     s_words_t w;
-    if (f->captured > 0 && f->ledger_charged == 0) {
-        int64_t since = s_elapsed (c, s->first_capture->occurred_at);
-        if (since <= c->cfg->grace_ledger) {
-            c->awaiting_ledger = 1;
-        } else {
-            recon_mismatch_t *m = s_flag (c, RECON_KIND_MISSING_IN_LEDGER, f->captured);
-            s_money (c, w.a, f->captured);
-            s_format_date (w.date, sizeof w.date, s->first_capture->occurred_at, c->cfg->as_of);
-            s_format_ref (w.ref, sizeof w.ref, s_event_ref (s->first_capture));
-            s_format_elapsed (w.elapsed, sizeof w.elapsed, since);
-            s_say (m->summary, "Charged %s on %s (%s); the ledger has no entry for this order "
-                   "after %s.", w.a, w.date, w.ref, w.elapsed);
-            s_say (m->next_step, "Post the charge of %s to the ledger.", w.a);
-        }
+    int64_t since;
+    if (f->captured > 0 && f->ledger_charged == 0
+        && s_over (c, s->first_capture->occurred_at, c->cfg->grace_ledger, &c->awaiting_ledger,
+                   &since)) {
+        recon_mismatch_t *m = s_flag (c, RECON_KIND_MISSING_IN_LEDGER, f->captured);
+        s_words (c, &w, f->captured, s->first_capture->occurred_at,
+                 s_event_ref (s->first_capture), since);
+        s_say (m->summary, "Charged %s on %s (%s); the ledger has no entry for this order "
+               "after %s.", w.a, w.date, w.ref, w.elapsed);
+        s_say (m->next_step, "Post the charge of %s to the ledger.", w.a);
     }
-    if (f->ledger_charged > 0 && f->captured == 0) {
-        int64_t since = s_elapsed (c, s->first_charge_entry->recorded_at);
-        if (since <= c->cfg->grace_processor) {
-            c->awaiting_processor = 1;
-            return;
-        }
+    if (f->ledger_charged > 0 && f->captured == 0
+        && s_over (c, s->first_charge_entry->recorded_at, c->cfg->grace_processor,
+                   &c->awaiting_processor, &since)) {
         recon_mismatch_t *m = s_flag (c, RECON_KIND_MISSING_AT_PROCESSOR, f->ledger_charged);
-        s_money (c, w.a, f->ledger_charged);
-        s_format_date (w.date, sizeof w.date, s->first_charge_entry->recorded_at, c->cfg->as_of);
-        s_format_ref (w.ref, sizeof w.ref, s->first_charge_entry->entry_id);
-        s_format_elapsed (w.elapsed, sizeof w.elapsed, since);
+        s_words (c, &w, f->ledger_charged, s->first_charge_entry->recorded_at,
+                 s->first_charge_entry->entry_id, since);
         s_say (m->summary, "The ledger booked a charge of %s on %s (%s); the processor has no "
                "capture after %s.", w.a, w.date, w.ref, w.elapsed);
     }
