@@ -41,6 +41,7 @@ typedef struct {
     void *zctx;
     void *dealer;
     void *pair;            /* main side of the job thread's channel */
+    void *job_pair;        /* the job side: used by one job thread at a time */
     char worker_id[65];
     int64_t heartbeat_ms, liveness;
     int64_t next_heartbeat, broker_expiry, reconnect_ms;
@@ -55,7 +56,6 @@ typedef struct {
 
 typedef struct {
     s_worker_t *w;
-    void *pair;            /* job side */
     recon_log_t *log;      /* the thread's own: loggers carry mutable context */
 } s_thread_arg_t;
 
@@ -104,9 +104,13 @@ s_job_thread (void *arg)
 {
     s_thread_arg_t *t = arg;
     worker_event_t final;
-    worker_run_job (t->w->cfg, t->log, &t->w->spec, &t->w->stop, s_report, t->pair, &final);
-    zmq_send (t->pair, &final, sizeof final, 0);
-    zmq_close (t->pair);
+    /*  The job end of the channel outlives the thread: one socket passed
+        from thread to thread (create/join are the full barriers zmq asks
+        for), because a fresh PAIR reconnecting to the same endpoint can
+        race the old pipe's teardown and block forever.                    */
+    worker_run_job (t->w->cfg, t->log, &t->w->spec, &t->w->stop, s_report, t->w->job_pair,
+                    &final);
+    zmq_send (t->w->job_pair, &final, sizeof final, 0);
     recon_log_destroy (&t->log);
     free (t);
     return NULL;
@@ -143,15 +147,11 @@ s_start_job (s_worker_t *w, const recon_msg_t *m)
     snprintf (job, sizeof job, "%lld", (long long) m->job_id);
     snprintf (attempt, sizeof attempt, "%lld", (long long) m->attempt);
     t->log = s_new_log (w);
-    t->pair = zmq_socket (w->zctx, ZMQ_PAIR);
     if (t->log) {
         recon_log_set_context (t->log, "job_id", job);
         recon_log_set_context (t->log, "attempt", attempt);
     }
-    if (!t->log || !t->pair || zmq_connect (t->pair, "inproc://recon-worker-job") < 0
-        || pthread_create (&w->thread, NULL, s_job_thread, t) != 0) {
-        if (t->pair)
-            zmq_close (t->pair);
+    if (!t->log || pthread_create (&w->thread, NULL, s_job_thread, t) != 0) {
         recon_log_destroy (&t->log);
         free (t);
         return -1;
@@ -491,7 +491,9 @@ main (int argc, char **argv)
     }
     w.zctx = zmq_ctx_new ();
     w.pair = zmq_socket (w.zctx, ZMQ_PAIR);
-    if (!w.pair || zmq_bind (w.pair, "inproc://recon-worker-job") < 0)
+    w.job_pair = zmq_socket (w.zctx, ZMQ_PAIR);
+    if (!w.pair || !w.job_pair || zmq_bind (w.pair, "inproc://recon-worker-job") < 0
+        || zmq_connect (w.job_pair, "inproc://recon-worker-job") < 0)
         goto done;
     recon_log_kv (w.log, RECON_LOG_INFO, "worker.started", "version", RECON_VERSION, NULL);
     rc = s_serve (&w);
@@ -500,6 +502,8 @@ done:
         zmq_close (w.dealer);
     if (w.pair)
         zmq_close (w.pair);
+    if (w.job_pair)
+        zmq_close (w.job_pair);
     if (w.zctx)
         zmq_ctx_term (w.zctx);
     recon_log_destroy (&w.log);
