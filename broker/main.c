@@ -81,6 +81,14 @@ s_db (s_broker_t *b)
         return NULL;
     recon_db_destroy (&b->db);
     b->db = recon_db_connect (recon_config_get (b->cfg, "database_url"), "recon-broker");
+    /*  The broker must never wait on a worker: a worker paused inside a
+        batch holds row locks, and a broker blocked behind them would stop
+        noticing that very worker's silence. A statement that would wait
+        fails instead and is retried on the next sweep.                    */
+    if (recon_db_ok (b->db)
+        && recon_db_exec (b->db, "SET lock_timeout = '500ms'; SET statement_timeout = '30s'") < 0)
+        recon_log_kv (b->log, RECON_LOG_WARN, "db.session_settings", "error",
+                      recon_db_errstr (b->db), NULL);
     if (recon_db_ok (b->db)) {
         recon_log_kv (b->log, RECON_LOG_INFO, "db.connected", NULL);
         b->db_pause_ms = 500;

@@ -106,9 +106,15 @@ recon_job_renew (recon_db_t *db, const int64_t *job_ids, const int64_t *attempts
     if (ids && atts) {
         const char *p[] = {ids, atts, lease};
         PGresult *r = recon_db_query (db,
+            /*  SKIP LOCKED: a row is locked only while its worker commits
+                a batch (or is paused right there); waiting for it would
+                stall every other renewal. It is renewed next time.        */
             "UPDATE recon.jobs j SET lease_expires_at = now() + $3::interval "
-            "  FROM unnest($1::bigint[], $2::int[]) AS h(job_id, attempt) "
-            " WHERE j.job_id = h.job_id AND j.attempt = h.attempt AND j.state = 'running'",
+            "  FROM (SELECT r.job_id FROM recon.jobs r "
+            "          JOIN unnest($1::bigint[], $2::int[]) AS h(job_id, attempt) "
+            "            ON r.job_id = h.job_id AND r.attempt = h.attempt "
+            "         WHERE r.state = 'running' FOR UPDATE OF r SKIP LOCKED) k "
+            " WHERE j.job_id = k.job_id",
             3, p);
         rc = r ? 0 : -1;
         PQclear (r);

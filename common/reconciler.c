@@ -4,8 +4,9 @@
     order ids come from three server-side cursors (one per source, each in
     byte order) merged like a k-way merge sort; each batch's facts are then
     fetched with `order_id = ANY($ids)` and written back in one transaction
-    whose first statement is the fence on (job_id, attempt, running). The
-    write is set-based SQL over temporary tables filled by COPY, so redoing
+    whose last statement before COMMIT is the fence on (job_id, attempt,
+    running): a batch is kept only if the job is still ours. The write is
+    set-based SQL over temporary tables filled by COPY, so redoing
     a batch reaches the same rows and changes nothing.                     */
 #include "recon/reconciler.h"
 #include "recon/copybuf.h"
@@ -668,18 +669,27 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     }
     if (s_exec (r, r->rw, "BEGIN", 0, NULL, NULL, "BEGIN"))
         return RECON_JOB_EDB;
-    /*  The fence first: nothing below runs unless the job is still ours. */
+    const char *params[] = {run};
+    if (s_copy (r, "COPY recon_batch_flags FROM STDIN", flags)
+        || s_copy (r, "COPY recon_batch_orders FROM STDIN", orders)
+        || s_exec (r, r->rw, s_update_sql, 1, params, NULL, "updating mismatches")
+        || s_exec (r, r->rw, s_reopen_sql, 1, params, NULL, "reopening mismatches")
+        || s_exec (r, r->rw, s_insert_sql, 1, params, NULL, "opening mismatches")
+        || s_exec (r, r->rw, s_resolve_sql, 1, params, NULL, "auto-resolving mismatches"))
+        goto fail;
+    /*  The fence last, just before COMMIT: nothing above is kept unless the
+        job is still ours, and its row is locked only for an instant (a
+        worker paused mid-batch must not hold what the broker updates).   */
     const char *fence[] = {job, attempt, done, found, p->last_order_id, final ? "t" : "f"};
     PGresult *res = NULL;
-    int rc = s_exec (r, r->rw,
+    if (s_exec (r, r->rw,
         "UPDATE recon.jobs SET orders_done = $3, mismatches = $4, last_order_id = $5, "
         "  state = CASE WHEN $6::bool THEN 'succeeded' ELSE state END, "
         "  finished_at = CASE WHEN $6::bool THEN now() ELSE finished_at END, "
         "  locked_by = CASE WHEN $6::bool THEN NULL ELSE locked_by END, "
         "  lease_expires_at = CASE WHEN $6::bool THEN NULL ELSE lease_expires_at END "
         "WHERE job_id = $1 AND attempt = $2 AND state = 'running'",
-        6, fence, &res, "fencing the batch");
-    if (rc)
+        6, fence, &res, "fencing the batch"))
         goto fail;
     int ours = atoi (PQcmdTuples (res)) == 1;
     PQclear (res);
@@ -689,14 +699,7 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
                   "job %s attempt %s is no longer running here (fenced)", job, attempt);
         return RECON_JOB_FENCED;
     }
-    const char *params[] = {run};
-    if (s_copy (r, "COPY recon_batch_flags FROM STDIN", flags)
-        || s_copy (r, "COPY recon_batch_orders FROM STDIN", orders)
-        || s_exec (r, r->rw, s_update_sql, 1, params, NULL, "updating mismatches")
-        || s_exec (r, r->rw, s_reopen_sql, 1, params, NULL, "reopening mismatches")
-        || s_exec (r, r->rw, s_insert_sql, 1, params, NULL, "opening mismatches")
-        || s_exec (r, r->rw, s_resolve_sql, 1, params, NULL, "auto-resolving mismatches")
-        || s_exec (r, r->rw, "COMMIT", 0, NULL, NULL, "COMMIT"))
+    if (s_exec (r, r->rw, "COMMIT", 0, NULL, NULL, "COMMIT"))
         goto fail;
     return 0;
 fail:
