@@ -134,12 +134,12 @@ s_expect_n (const char *input, size_t len, size_t max_record, const char *want)
     static const size_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 13, 64, 1000};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         char *got = s_dump (input, len, sizes[i], max_record);
-        if (strcmp (got, want) != 0) {
+        int differs = strcmp (got, want) != 0;
+        if (differs)
             print_error ("buffer size %zu\n--- got:\n%s--- want:\n%s", sizes[i], got, want);
-            free (got);
-            fail ();
-        }
         free (got);
+        if (differs)
+            fail ();
     }
 }
 
