@@ -30,6 +30,7 @@ static const cli_command_t s_commands[] = {
     {"runs", cli_run, "list, show or cancel runs"},
     {"demo", cli_demo, "the whole loop on embedded defaults, in a throw-away sandbox"},
     {"sandbox", cli_sandbox, "run a throw-away PostgreSQL + Redis (and a command inside it)"},
+    {"states", cli_states, "every order state and mismatch kind, with example sentences"},
     {"config", cli_config, "show the effective settings and where each came from"},
     {NULL, NULL, NULL},
 };
