@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ typedef struct {
     recon_sandbox_t *sb;
     char data[4200];
     pid_t broker, workers[S_WORKERS];
+    int64_t night_end;            /* end of night 1's window, µs */
 } s_demo_t;
 
 static void
@@ -57,6 +59,11 @@ s_usage (FILE *out)
              "     a live progress bar\n"
              "  6. prints the mismatch queue: open items and money at stake by severity,\n"
              "     and the five worst with their plain-language sentences\n"
+             "  7. the next night: late ledger postings and shipments arrive for some\n"
+             "     items, and a new order is charged twice; imports them and runs the\n"
+             "     next day's window, showing the items that resolved themselves and\n"
+             "     the new one, from their history\n"
+             "  8. prints the queue again\n"
              "Everything it started stops at the end, on success, failure or Ctrl-C.\n"
              "  --keep   keep the sandbox, broker and workers up until Ctrl-C\n");
 }
@@ -219,6 +226,25 @@ s_stop_cluster (s_demo_t *d)
     d->broker = d->workers[0] = d->workers[1] = 0;
 }
 
+/*  Creates a run over [FROM, TO) as of AS_OF and follows it to its end.   */
+static int
+s_run_window (s_demo_t *d, recon_db_t *db, int64_t from, int64_t to, int64_t as_of,
+              int64_t *run_id)
+{
+    recon_run_request_t req = {.from = from, .to = to, .as_of = as_of, .shards = 4,
+                               .requested_by = "demo",
+                               .ledger_relation = "ledger.ledger_order_entries",
+                               .fulfillment_relation = "fulfillment.fulfillment_orders"};
+    req.grace = recon_classify_config_default (as_of);
+    if (recon_run_create (db, &req, run_id) < 0) {
+        fprintf (stderr, "recon demo: %s\n", recon_db_errstr (db));
+        return -1;
+    }
+    int rc = cli_run_wait (d->cli, db, *run_id);
+    return rc == CLI_EXIT_OK || rc == CLI_EXIT_FLAGGED ? 0 : -1;
+}
+
+/*  Night 1: the generated window, as of the generator's as_of.           */
 static int
 s_run (s_demo_t *d, recon_db_t *db)
 {
@@ -229,25 +255,17 @@ s_run (s_demo_t *d, recon_db_t *db)
     const char *from = json_string_value (json_object_get (meta, "from"));
     const char *to = json_string_value (json_object_get (meta, "to"));
     const char *as_of = json_string_value (json_object_get (meta, "as_of"));
-    recon_run_request_t req = {.shards = 4, .requested_by = "demo",
-                               .ledger_relation = "ledger.ledger_order_entries",
-                               .fulfillment_relation = "fulfillment.fulfillment_orders"};
-    int ok = from && to && as_of && recon_timestamp_parse (from, strlen (from), &req.from) == 0
-             && recon_timestamp_parse (to, strlen (to), &req.to) == 0
-             && recon_timestamp_parse (as_of, strlen (as_of), &req.as_of) == 0;
+    int64_t t_from, t_as_of;
+    int ok = from && to && as_of && recon_timestamp_parse (from, strlen (from), &t_from) == 0
+             && recon_timestamp_parse (to, strlen (to), &d->night_end) == 0
+             && recon_timestamp_parse (as_of, strlen (as_of), &t_as_of) == 0;
     json_decref (meta);
     if (!ok) {
         fprintf (stderr, "recon demo: cannot read %s\n", meta_path);
         return -1;
     }
-    req.grace = recon_classify_config_default (req.as_of);
     int64_t run_id;
-    if (recon_run_create (db, &req, &run_id) < 0) {
-        fprintf (stderr, "recon demo: %s\n", recon_db_errstr (db));
-        return -1;
-    }
-    int rc = cli_run_wait (d->cli, db, run_id);
-    return rc == CLI_EXIT_OK || rc == CLI_EXIT_FLAGGED ? 0 : -1;
+    return s_run_window (d, db, t_from, d->night_end, t_as_of, &run_id);
 }
 
 static void
@@ -295,11 +313,150 @@ s_summary (recon_db_t *db)
     return 0;
 }
 
+
+/* ---- the next night --------------------------------------------------- */
+
+/*  Open items of KIND whose order has no other open item, oldest first.  */
+static PGresult *
+s_pick (recon_db_t *db, const char *kind, int limit)
+{
+    char n[16];
+    snprintf (n, sizeof n, "%d", limit);
+    const char *params[] = {kind, n};
+    return recon_db_query (db,
+        "SELECT m.order_id, m.amount_minor, m.currency FROM recon.mismatches m "
+        " WHERE m.status = 'open' AND m.kind = $1 AND NOT EXISTS (SELECT 1 FROM "
+        "       recon.mismatches o WHERE o.order_id = m.order_id AND o.kind <> m.kind "
+        "       AND o.status <> 'resolved') ORDER BY m.mismatch_id LIMIT $2::int",
+        2, params);
+}
+
+static FILE *
+s_open_csv (const char *dir, const char *name, const char *header, char *path, size_t size)
+{
+    snprintf (path, size, "%s/%s", dir, name);
+    FILE *f = fopen (path, "w");
+    if (f)
+        fprintf (f, "%s\n", header);
+    else
+        fprintf (stderr, "recon demo: cannot write %s: %s\n", path, strerror (errno));
+    return f;
+}
+
+/*  The late data of the next night, as files the real importers read:
+    the ledger posts three charges it had missed, the warehouse ships
+    three orders that were paid but stuck, and a new order is charged
+    twice. Times lie in the night after the first window.                  */
+static int
+s_write_late_data (s_demo_t *d, recon_db_t *db, const char *dir, char paths[3][4400])
+{
+    char t1[40], t2[40], t3[40], t4[40];
+    recon_timestamp_format (d->night_end + 1 * RECON_USEC_PER_HOUR, t1);
+    recon_timestamp_format (d->night_end + 1 * RECON_USEC_PER_HOUR + 5 * 60 * RECON_USEC_PER_SEC,
+                            t2);
+    recon_timestamp_format (d->night_end + 2 * RECON_USEC_PER_HOUR, t3);
+    recon_timestamp_format (d->night_end + 3 * RECON_USEC_PER_HOUR, t4);
+    FILE *led = s_open_csv (dir, "ledger.csv", "entry_id,order_id,kind,amount_minor,currency,"
+                            "recorded_at", paths[0], sizeof paths[0]);
+    FILE *ful = s_open_csv (dir, "fulfillment.csv", "order_id,status,updated_at,shipped_at",
+                            paths[1], sizeof paths[1]);
+    FILE *pro = s_open_csv (dir, "processor.csv", "txn_id,order_id,payment_ref,kind,status,"
+                            "amount_minor,currency,occurred_at", paths[2], sizeof paths[2]);
+    PGresult *late = s_pick (db, "missing_in_ledger", 3);
+    PGresult *stuck = s_pick (db, "charged_not_delivered", 3);
+    int rc = led && ful && pro && late && stuck ? 0 : -1;
+    for (int i = 0; rc == 0 && i < PQntuples (late); i++)
+        fprintf (led, "je_late_%d,%s,charge,%s,%s,%s\n", i + 1, PQgetvalue (late, i, 0),
+                 PQgetvalue (late, i, 1), PQgetvalue (late, i, 2), t4);
+    for (int i = 0; rc == 0 && i < PQntuples (stuck); i++)
+        fprintf (ful, "%s,shipped,%s,%s\n", PQgetvalue (stuck, i, 0), t3, t3);
+    if (rc == 0) {
+        /*  A new order, charged twice a few minutes apart.               */
+        fprintf (pro, "txn_n2_1,ord_night2_0001,pi_night2_0001,charge,succeeded,12900,EUR,%s\n"
+                      "txn_n2_2,ord_night2_0001,pi_night2_0001,charge,succeeded,12900,EUR,%s\n",
+                 t1, t2);
+        fprintf (led, "je_n2_1,ord_night2_0001,charge,12900,EUR,%s\n", t2);
+        fprintf (ful, "ord_night2_0001,shipped,%s,%s\n", t3, t3);
+    }
+    PQclear (late);
+    PQclear (stuck);
+    if ((led && fclose (led) != 0) | (ful && fclose (ful) != 0) | (pro && fclose (pro) != 0))
+        rc = -1;
+    return rc;
+}
+
+static int
+s_import_late (recon_db_t *db, char paths[3][4400])
+{
+    static const struct {
+        recon_import_source_t source;
+        const char *processor;
+    } kinds[3] = {{RECON_IMPORT_LEDGER, NULL}, {RECON_IMPORT_FULFILLMENT, NULL},
+                  {RECON_IMPORT_PROCESSOR, "other"}};
+    for (int i = 0; i < 3; i++) {
+        recon_import_options_t opt = {kinds[i].source, "canonical", kinds[i].processor, '.',
+                                      NULL, NULL};
+        recon_import_result_t r;
+        if (recon_import_file (db, &opt, paths[i], &r) < 0 || r.rejected > 0) {
+            fprintf (stderr, "recon demo: importing %s failed: %s\n", paths[i], r.errstr);
+            return -1;
+        }
+        printf ("      %-40s %3lld rows imported\n", strrchr (paths[i], '/') + 1,
+                (long long) (r.imported + r.updated));
+    }
+    return 0;
+}
+
+/*  What the night's run changed, from the items' history.                 */
+static int
+s_night_changes (recon_db_t *db, int64_t run_id)
+{
+    char run[24];
+    snprintf (run, sizeof run, "%lld", (long long) run_id);
+    const char *params[] = {run};
+    PGresult *r = recon_db_query (db,
+        "SELECT h.action, m.kind, m.order_id, h.note FROM recon.mismatch_history h "
+        "  JOIN recon.mismatches m USING (mismatch_id) "
+        " WHERE h.run_id = $1 AND h.action IN ('opened', 'auto_resolved', 'reopened') "
+        " ORDER BY h.action = 'opened', h.history_id", 1, params);
+    if (!r)
+        return -1;
+    int resolved = 0, opened = 0;
+    for (int i = 0; i < PQntuples (r); i++)
+        strcmp (PQgetvalue (r, i, 0), "opened") == 0 ? opened++ : resolved++;
+    printf ("\nThe next night: %d item%s resolved or reopened by late data, %d new\n", resolved,
+            resolved == 1 ? "" : "s", opened);
+    for (int i = 0; i < PQntuples (r); i++)
+        printf ("  %-13s %-22s order %s\n                %s\n", PQgetvalue (r, i, 0),
+                PQgetvalue (r, i, 1), PQgetvalue (r, i, 2), PQgetvalue (r, i, 3));
+    PQclear (r);
+    return 0;
+}
+
+/*  Night 2: late data arrives, and the run of the next day's window
+    re-checks exactly the orders it touched.                               */
+static int
+s_next_night (s_demo_t *d, recon_db_t *db)
+{
+    char dir[4300], paths[3][4400];
+    snprintf (dir, sizeof dir, "%s/night2", d->data);
+    if (mkdir (dir, 0755) < 0 && errno != EEXIST) {
+        fprintf (stderr, "recon demo: cannot create %s: %s\n", dir, strerror (errno));
+        return -1;
+    }
+    if (s_write_late_data (d, db, dir, paths) < 0 || s_import_late (db, paths) < 0)
+        return -1;
+    int64_t run_id, from = d->night_end, to = d->night_end + RECON_USEC_PER_DAY;
+    if (s_run_window (d, db, from, to, to, &run_id) < 0)
+        return -1;
+    return s_night_changes (db, run_id);
+}
+
 static int
 s_loop (s_demo_t *d, const s_options_t *o)
 {
     recon_sandbox_t *sb = d->sb;
-    printf ("[1/6] starting a throw-away PostgreSQL and Redis\n");
+    printf ("[1/8] starting a throw-away PostgreSQL and Redis\n");
     if (recon_sandbox_start (sb) < 0) {
         fprintf (stderr, "recon demo: %s\n", recon_sandbox_errstr (sb));
         return -1;
@@ -309,22 +466,29 @@ s_loop (s_demo_t *d, const s_options_t *o)
         return -1;
     unsetenv ("RECON_LEDGER_DATABASE_URL");
     unsetenv ("RECON_FULFILLMENT_DATABASE_URL");
-    printf ("[2/6] creating recon's schema and the reference ledger and fulfillment\n");
+    printf ("[2/8] creating recon's schema and the reference ledger and fulfillment\n");
     if (s_migrate_all (d->cli, recon_sandbox_database_url (sb)) < 0)
         return -1;
     snprintf (d->data, sizeof d->data, "%s/data", recon_sandbox_dir (sb));
-    printf ("[3/6] generating %ld orders into %s\n", o->orders, d->data);
+    printf ("[3/8] generating %ld orders into %s\n", o->orders, d->data);
     if (s_generate (d, o) < 0 || *d->cli->stop_signal)
         return -1;
     recon_db_t *db = recon_db_connect (recon_sandbox_database_url (sb), "recon demo");
     int rc = -1;
-    printf ("[4/6] importing through the real importers\n");
+    printf ("[4/8] importing through the real importers\n");
     if (!recon_db_ok (db) || s_import (d, db) < 0 || *d->cli->stop_signal)
         goto done;
-    printf ("[5/6] starting recon-broker and %d recon-workers; reconciling\n", S_WORKERS);
+    printf ("[5/8] starting recon-broker and %d recon-workers; reconciling\n", S_WORKERS);
     if (s_start_cluster (d) < 0 || s_run (d, db) < 0)
         goto done;
-    printf ("[6/6] the queue\n");
+    printf ("[6/8] the queue\n");
+    if (s_summary (db) < 0 || *d->cli->stop_signal)
+        goto done;
+    printf ("\n[7/8] the next night: late ledger postings and shipments arrive, and a new\n"
+            "      order is charged twice; importing them\n");
+    if (s_next_night (d, db) < 0)
+        goto done;
+    printf ("\n[8/8] the queue after the next night\n");
     rc = s_summary (db);
 done:
     recon_db_destroy (&db);

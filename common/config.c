@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL } s_type_t;
+typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL, S_READ } s_type_t;
 
 typedef struct {
     const char *key;
@@ -56,6 +56,8 @@ static const s_setting_t s_settings[] = {
     {"retry_base", S_DURATION, "1s", "retry backoff: base x failures^4, +-10% jitter"},
     {"retry_cap", S_DURATION, "300s", "longest retry backoff"},
     {"batch_size", S_INT, "2000", "orders per worker transaction"},
+    {"read_strategy", S_READ, "auto",
+     "how workers read a shard: stream (all of it, sorted), lookup (window's orders by id) or auto"},
     {"schedule", S_STR, "",
      "cron expression (min hour dom mon dow, UTC) for runs the broker starts itself"},
     {"schedule_window", S_DURATION, "24h", "window of a scheduled run, ending at its start"},
@@ -137,6 +139,9 @@ s_validate (const s_setting_t *s, const char *value)
         return recon_log_format_parse (value, &f);
     case S_LOG_LEVEL:
         return recon_log_level_parse (value, &l);
+    case S_READ:
+        return strcmp (value, "auto") == 0 || strcmp (value, "stream") == 0
+                       || strcmp (value, "lookup") == 0 ? 0 : -1;
     }
     return -1;
 }
@@ -153,6 +158,8 @@ s_type_hint (s_type_t type)
         return "text or json";
     case S_LOG_LEVEL:
         return "debug, info, warn or error";
+    case S_READ:
+        return "auto, stream or lookup";
     default:
         return "text";
     }

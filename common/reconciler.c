@@ -1,13 +1,16 @@
 /*  reconciler.c — one job: merge three sorted sources, classify, write.
 
-    Design decision: the job never holds more than one batch. Candidate
-    order ids come from three server-side cursors (one per source, each in
-    byte order) merged like a k-way merge sort; each batch's facts are then
-    fetched with `order_id = ANY($ids)` and written back in one transaction
-    whose last statement before COMMIT is the fence on (job_id, attempt,
-    running): a batch is kept only if the job is still ours. The write is
-    set-based SQL over temporary tables filled by COPY, so redoing
-    a batch reaches the same rows and changes nothing.                     */
+    Design decision: the job never holds more than one batch, and reads
+    each source as a server-side cursor in byte order, merged like a k-way
+    merge sort. Two ways to read (recon/reconciler.h): "stream" cursors
+    carry every fact of the shard with a flag saying whether the row is in
+    the window, so one sequential pass per source is all the reading;
+    "lookup" cursors carry only the window's order ids and each batch's
+    facts are then fetched by id. Each batch is written back in one
+    transaction whose last statement before COMMIT is the fence on
+    (job_id, attempt, running): a batch is kept only if the job is still
+    ours. The write is set-based SQL over temporary tables filled by COPY,
+    so redoing a batch reaches the same rows and changes nothing.          */
 #include "recon/reconciler.h"
 #include "recon/copybuf.h"
 #include "recon/timestamp.h"
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #define S_FETCH 5000
+#define S_STREAM_FETCH 20000
 #define S_DEFAULT_BATCH 2000
 
 typedef struct {
@@ -26,6 +30,8 @@ typedef struct {
     PGresult *rows;  /* the current FETCH */
     int next;        /* next row to hand out */
     int done;        /* cursor exhausted */
+    PGresult **held; /* earlier FETCHes the current order still points into */
+    int nheld, capheld;
 } s_cursor_t;
 
 struct recon_reconciler {
@@ -37,6 +43,7 @@ struct recon_reconciler {
     char last[RECON_ORDER_ID_MAX + 1]; /* last id emitted by the merge */
     int have_last;
     int temp_ready;    /* temp tables exist on rw's session */
+    int stream;        /* this job reads by streaming (else by lookup) */
 };
 
 static int
@@ -82,8 +89,12 @@ recon_reconciler_destroy (recon_reconciler_t **p)
     recon_reconciler_t *r = *p;
     s_clear_batch (r);
     free (r->batch);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         PQclear (r->src[i].rows);
+        for (int k = 0; k < r->src[i].nheld; k++)
+            PQclear (r->src[i].held[k]);
+        free (r->src[i].held);
+    }
     free (r);
     *p = NULL;
 }
@@ -148,6 +159,60 @@ s_exec (recon_reconciler_t *r, recon_db_t *db, const char *sql, int n, const cha
 
 /* ---- candidates: three cursors merged ------------------------------------ */
 
+#define S_EPOCH(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/*  Opens a read-only snapshot on each source and declares its cursor.
+    The snapshot holds for the whole job: the three sources are each read
+    at one instant, whatever imports run meanwhile.                        */
+static int
+s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *params)
+{
+    for (int i = 0; i < 3; i++) {
+        s_cursor_t *c = &r->src[i];
+        PQclear (c->rows);
+        c->rows = NULL;
+        c->next = 0;
+        c->done = 0;
+        /*  A cursor is planned for its first rows by default; a job reads
+            all of them, so plan for the whole result.                    */
+        if (s_exec (r, c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+                    "starting a snapshot")
+            || s_exec (r, c->db, "SET LOCAL cursor_tuple_fraction = 1", 0, NULL, NULL,
+                       "planning the cursor")
+            || s_exec (r, c->db, sql[i], n, params, NULL, "declaring the cursor"))
+            return RECON_JOB_EDB;
+    }
+    return 0;
+}
+
+/*  The stream cursors: the facts of the shard up to as_of, and the rows
+    that put an order in the window, each with two flags — in the window
+    ($1..$2), and a fact as of $6. Columns match the lookup queries'.     */
+static void
+s_stream_sql (char sql[3][1400], const char *range, const char *ledger, const char *fulfillment)
+{
+    const char *pw = "((occurred_at >= $1 AND occurred_at < $2) "
+                     "OR (imported_at >= $1 AND imported_at < $2))";
+    snprintf (sql[0], 1400,
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT order_id, txn_id, payment_ref, kind, status, amount_minor, currency, "
+              S_EPOCH ("occurred_at") ", %s, occurred_at <= $6 FROM recon.processor_events "
+              "WHERE %s AND (occurred_at <= $6 OR %s) "
+              "ORDER BY order_id COLLATE \"C\", occurred_at, txn_id", pw, range, pw);
+    snprintf (sql[1], 1400,
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT order_id, entry_id, kind, amount_minor, currency, " S_EPOCH ("recorded_at")
+              ", recorded_at >= $1 AND recorded_at < $2, recorded_at <= $6 FROM %s "
+              "WHERE %s AND (recorded_at <= $6 OR (recorded_at >= $1 AND recorded_at < $2)) "
+              "ORDER BY order_id COLLATE \"C\", recorded_at, entry_id", ledger, range);
+    snprintf (sql[2], 1400,
+              "DECLARE recon_candidates NO SCROLL CURSOR FOR "
+              "SELECT order_id, status, " S_EPOCH ("updated_at") ", " S_EPOCH ("shipped_at")
+              ", updated_at >= $1 AND updated_at < $2, updated_at <= $6 FROM %s "
+              "WHERE %s AND (updated_at <= $6 OR (updated_at >= $1 AND updated_at < $2)) "
+              "ORDER BY order_id COLLATE \"C\"", fulfillment, range);
+}
+
 /*  Opens a read-only snapshot on each source and declares its cursor of
     distinct order ids with an event in the window, in byte order.         */
 static int
@@ -163,7 +228,15 @@ s_open_cursors (recon_reconciler_t *r, const recon_job_spec_t *spec, const char 
         return RECON_JOB_EDB;
     const char *range = "order_id COLLATE \"C\" >= $3 AND ($4::text IS NULL OR "
                         "order_id COLLATE \"C\" < $4) AND order_id COLLATE \"C\" > $5";
-    char sql[3][1024];
+    char sql[3][1400];
+    char as_of[RECON_TIMESTAMP_BUFSIZE];
+    s_ts (as_of, spec->classify.as_of);
+    if (r->stream) {
+        s_stream_sql (sql, range, ledger, fulfillment);
+        const char *params[] = {from, to, spec->range_lo ? spec->range_lo : "", spec->range_hi,
+                                after, as_of};
+        return s_declare (r, sql, 6, params);
+    }
     snprintf (sql[0], sizeof sql[0],
               "DECLARE recon_candidates NO SCROLL CURSOR FOR "
               "SELECT DISTINCT order_id COLLATE \"C\" FROM recon.processor_events "
@@ -178,18 +251,7 @@ s_open_cursors (recon_reconciler_t *r, const recon_job_spec_t *spec, const char 
               "SELECT DISTINCT order_id COLLATE \"C\" FROM %s "
               "WHERE updated_at >= $1 AND updated_at < $2 AND %s ORDER BY 1", fulfillment, range);
     const char *params[] = {from, to, spec->range_lo ? spec->range_lo : "", spec->range_hi, after};
-    for (int i = 0; i < 3; i++) {
-        s_cursor_t *c = &r->src[i];
-        PQclear (c->rows);
-        c->rows = NULL;
-        c->next = 0;
-        c->done = 0;
-        if (s_exec (r, c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
-                    "starting a snapshot")
-            || s_exec (r, c->db, sql[i], 5, params, NULL, "declaring the candidates cursor"))
-            return RECON_JOB_EDB;
-    }
-    return 0;
+    return s_declare (r, sql, 5, params);
 }
 
 static void
@@ -211,10 +273,25 @@ s_head (recon_reconciler_t *r, s_cursor_t *c, const char **id)
     if (c->done)
         return 0;
     if (!c->rows || c->next >= PQntuples (c->rows)) {
-        PQclear (c->rows);
+        /*  Facts gathered for the current order may still point into this
+            result: keep it until the order is written (stream mode).      */
+        if (r->stream && c->rows) {
+            if (c->nheld == c->capheld) {
+                int cap = c->capheld ? c->capheld * 2 : 4;
+                PGresult **h = realloc (c->held, sizeof *h * (size_t) cap);
+                if (!h)
+                    return s_error (r, "out of memory");
+                c->held = h;
+                c->capheld = cap;
+            }
+            c->held[c->nheld++] = c->rows;
+        } else {
+            PQclear (c->rows);
+        }
         c->rows = NULL;
         char sql[64];
-        snprintf (sql, sizeof sql, "FETCH FORWARD %d FROM recon_candidates", S_FETCH);
+        snprintf (sql, sizeof sql, "FETCH FORWARD %d FROM recon_candidates",
+                  r->stream ? S_STREAM_FETCH : S_FETCH);
         if (s_exec (r, c->db, sql, 0, NULL, &c->rows, "fetching candidates"))
             return RECON_JOB_EDB;
         c->next = 0;
@@ -309,8 +386,6 @@ typedef struct {
     int ie, il, ifu; /* cursors into the three results */
 } s_facts_t;
 
-#define S_EPOCH(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-
 static int
 s_fetch_facts (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t *f)
 {
@@ -329,13 +404,13 @@ s_fetch_facts (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t *f
         rc = s_exec (r, r->src[0].db,
                      "SELECT order_id, txn_id, payment_ref, kind, status, amount_minor, currency, "
                      S_EPOCH ("occurred_at") " FROM recon.processor_events "
-                     "WHERE order_id = ANY($1::text[]) AND occurred_at <= $2 "
+                     "WHERE order_id COLLATE \"C\" = ANY($1::text[]) AND occurred_at <= $2 "
                      "ORDER BY order_id COLLATE \"C\", occurred_at, txn_id",
                      2, params, &f->events, "reading processor events");
     if (!rc) {
         snprintf (sql, sizeof sql,
                   "SELECT order_id, entry_id, kind, amount_minor, currency, "
-                  S_EPOCH ("recorded_at") " FROM %s WHERE order_id = ANY($1::text[]) "
+                  S_EPOCH ("recorded_at") " FROM %s WHERE order_id COLLATE \"C\" = ANY($1::text[]) "
                   "AND recorded_at <= $2 ORDER BY order_id COLLATE \"C\", recorded_at, entry_id",
                   ledger);
         rc = s_exec (r, r->src[1].db, sql, 2, params, &f->entries, "reading ledger entries");
@@ -343,7 +418,7 @@ s_fetch_facts (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t *f
     if (!rc) {
         snprintf (sql, sizeof sql,
                   "SELECT order_id, status, " S_EPOCH ("updated_at") ", " S_EPOCH ("shipped_at")
-                  " FROM %s WHERE order_id = ANY($1::text[]) AND updated_at <= $2 "
+                  " FROM %s WHERE order_id COLLATE \"C\" = ANY($1::text[]) AND updated_at <= $2 "
                   "ORDER BY order_id COLLATE \"C\"", fulfillment);
         rc = s_exec (r, r->src[2].db, sql, 2, params, &f->fulfillment, "reading fulfillment");
     }
@@ -391,49 +466,76 @@ s_currency (char *out, const char *in)
     snprintf (out, 4, "%s", in);
 }
 
+/*  Row parsers, shared by both ways of reading (same columns).           */
+static int
+s_add_event (s_order_t *o, const PGresult *res, int row)
+{
+    if (s_grow ((void **) &o->ev, &o->cap_ev, o->nev + 1, sizeof *o->ev))
+        return -1;
+    recon_processor_event_t *e = &o->ev[o->nev++];
+    int kind = recon_event_kind_from_name (PQgetvalue (res, row, 3));
+    int status = recon_event_status_from_name (PQgetvalue (res, row, 4));
+    e->txn_id = PQgetvalue (res, row, 1);
+    e->payment_ref = PQgetisnull (res, row, 2) ? NULL : PQgetvalue (res, row, 2);
+    /*  The schema's CHECK constraints make unknown values impossible;
+        count one anyway as a failed event rather than trusting it.        */
+    e->kind = kind < 0 ? RECON_EVENT_CHARGE : (recon_event_kind_t) kind;
+    e->status = status < 0 || kind < 0 ? RECON_EVENT_FAILED : (recon_event_status_t) status;
+    e->amount_minor = s_int (res, row, 5);
+    s_currency (e->currency, PQgetvalue (res, row, 6));
+    e->occurred_at = s_int (res, row, 7);
+    return 0;
+}
+
+static int
+s_add_entry (s_order_t *o, const PGresult *res, int row)
+{
+    if (s_grow ((void **) &o->le, &o->cap_le, o->nle + 1, sizeof *o->le))
+        return -1;
+    recon_ledger_entry_t *e = &o->le[o->nle++];
+    e->entry_id = PQgetvalue (res, row, 1);
+    e->kind = strcmp (PQgetvalue (res, row, 2), "refund") == 0 ? RECON_LEDGER_REFUND
+                                                              : RECON_LEDGER_CHARGE;
+    e->amount_minor = s_int (res, row, 3);
+    s_currency (e->currency, PQgetvalue (res, row, 4));
+    e->recorded_at = s_int (res, row, 5);
+    return 0;
+}
+
+static recon_fulfillment_t
+s_fulfillment_row (const PGresult *res, int row)
+{
+    recon_fulfillment_t ff = {RECON_FULFILLMENT_NONE, 0, 0, 0};
+    int st = recon_fulfillment_status_from_name (PQgetvalue (res, row, 1));
+    ff.status = st < 0 ? RECON_FULFILLMENT_NONE : (recon_fulfillment_status_t) st;
+    ff.updated_at = s_int (res, row, 2);
+    ff.has_shipped_at = !PQgetisnull (res, row, 3);
+    ff.shipped_at = s_int (res, row, 3);
+    return ff;
+}
+
 /*  Collects the facts of order ID from the three sorted results.          */
 static int
 s_gather (s_facts_t *f, const char *id, s_order_t *o)
 {
     o->nev = o->nle = 0;
     for (; f->ie < PQntuples (f->events) && strcmp (PQgetvalue (f->events, f->ie, 0), id) == 0;
-         f->ie++) {
-        if (s_grow ((void **) &o->ev, &o->cap_ev, o->nev + 1, sizeof *o->ev))
+         f->ie++)
+        if (s_add_event (o, f->events, f->ie) < 0)
             return -1;
-        recon_processor_event_t *e = &o->ev[o->nev++];
-        int kind = recon_event_kind_from_name (PQgetvalue (f->events, f->ie, 3));
-        int status = recon_event_status_from_name (PQgetvalue (f->events, f->ie, 4));
-        e->txn_id = PQgetvalue (f->events, f->ie, 1);
-        e->payment_ref = PQgetisnull (f->events, f->ie, 2) ? NULL : PQgetvalue (f->events, f->ie, 2);
-        /*  The schema's CHECK constraints make unknown values impossible;
-            count one anyway as a failed event rather than trusting it.    */
-        e->kind = kind < 0 ? RECON_EVENT_CHARGE : (recon_event_kind_t) kind;
-        e->status = status < 0 || kind < 0 ? RECON_EVENT_FAILED : (recon_event_status_t) status;
-        e->amount_minor = s_int (f->events, f->ie, 5);
-        s_currency (e->currency, PQgetvalue (f->events, f->ie, 6));
-        e->occurred_at = s_int (f->events, f->ie, 7);
-    }
     for (; f->il < PQntuples (f->entries) && strcmp (PQgetvalue (f->entries, f->il, 0), id) == 0;
-         f->il++) {
-        if (s_grow ((void **) &o->le, &o->cap_le, o->nle + 1, sizeof *o->le))
+         f->il++)
+        if (s_add_entry (o, f->entries, f->il) < 0)
             return -1;
-        recon_ledger_entry_t *e = &o->le[o->nle++];
-        e->entry_id = PQgetvalue (f->entries, f->il, 1);
-        e->kind = strcmp (PQgetvalue (f->entries, f->il, 2), "refund") == 0 ? RECON_LEDGER_REFUND
-                                                                             : RECON_LEDGER_CHARGE;
-        e->amount_minor = s_int (f->entries, f->il, 3);
-        s_currency (e->currency, PQgetvalue (f->entries, f->il, 4));
-        e->recorded_at = s_int (f->entries, f->il, 5);
-    }
     recon_fulfillment_t ff = {RECON_FULFILLMENT_NONE, 0, 0, 0};
-    if (f->ifu < PQntuples (f->fulfillment)
-        && strcmp (PQgetvalue (f->fulfillment, f->ifu, 0), id) == 0) {
-        int st = recon_fulfillment_status_from_name (PQgetvalue (f->fulfillment, f->ifu, 1));
-        ff.status = st < 0 ? RECON_FULFILLMENT_NONE : (recon_fulfillment_status_t) st;
-        ff.updated_at = s_int (f->fulfillment, f->ifu, 2);
-        ff.has_shipped_at = !PQgetisnull (f->fulfillment, f->ifu, 3);
-        ff.shipped_at = s_int (f->fulfillment, f->ifu, 3);
-        f->ifu++;
+    /*  One status per order; a relation that returns several is read as
+        its newest, and none of its rows may shift the next order's.      */
+    for (; f->ifu < PQntuples (f->fulfillment)
+           && strcmp (PQgetvalue (f->fulfillment, f->ifu, 0), id) == 0;
+         f->ifu++) {
+        recon_fulfillment_t row = s_fulfillment_row (f->fulfillment, f->ifu);
+        if (ff.status == RECON_FULFILLMENT_NONE || row.updated_at >= ff.updated_at)
+            ff = row;
     }
     o->facts = (recon_order_facts_t) {id, o->ev, o->nev, o->le, o->nle, ff};
     return 0;
@@ -708,6 +810,155 @@ fail:
     return RECON_JOB_EDB;
 }
 
+
+/* ---- stream mode ------------------------------------------------------------ */
+
+static int
+s_flag_col (const PGresult *res, int row, int col)
+{
+    return PQgetvalue (res, row, col)[0] == 't';
+}
+
+/*  Frees the FETCH results that only the order just written pointed into. */
+static void
+s_release_held (recon_reconciler_t *r)
+{
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < r->src[i].nheld; k++)
+            PQclear (r->src[i].held[k]);
+        r->src[i].nheld = 0;
+    }
+}
+
+/*  Reads every row of source I for order ID into O; sets *IN_WINDOW when a
+    row lies in the window. W and F are the columns of the two flags.     */
+static int
+s_stream_rows (recon_reconciler_t *r, int i, const char *id, s_order_t *o, int *in_window)
+{
+    static const int w_col[3] = {8, 6, 4};
+    s_cursor_t *c = &r->src[i];
+    for (;;) {
+        const char *head;
+        if (s_head (r, c, &head))
+            return RECON_JOB_EDB;
+        if (!head || strcmp (head, id) != 0)
+            return 0;
+        const PGresult *res = c->rows;
+        int row = c->next++;
+        *in_window |= s_flag_col (res, row, w_col[i]);
+        if (!s_flag_col (res, row, w_col[i] + 1))
+            continue; /* after as_of: it only says the order is in the window */
+        if (i == 0 && s_add_event (o, res, row) < 0)
+            return s_error (r, "out of memory");
+        if (i == 1 && s_add_entry (o, res, row) < 0)
+            return s_error (r, "out of memory");
+        if (i == 2) {
+            recon_fulfillment_t ff = s_fulfillment_row (res, row);
+            if (o->facts.fulfillment.status == RECON_FULFILLMENT_NONE
+                || ff.updated_at >= o->facts.fulfillment.updated_at)
+                o->facts.fulfillment = ff;
+        }
+    }
+}
+
+/*  Reads orders off the three streams until N orders of the window are
+    classified into the COPY buffers, or the shard ends; orders with no row
+    in the window are read past. *COUNT: orders classified; r->last: the
+    last of them.                                                           */
+static int
+s_stream_batch (recon_reconciler_t *r, const recon_job_spec_t *spec, int n, s_order_t *o,
+                recon_copybuf_t *orders, recon_copybuf_t *flags, int64_t *found, int *count)
+{
+    char id[RECON_ORDER_ID_MAX + 1];
+    recon_classification_t c;
+    *count = 0;
+    while (*count < n) {
+        const char *heads[3];
+        int best = -1;
+        for (int i = 0; i < 3; i++) {
+            if (s_head (r, &r->src[i], &heads[i]))
+                return RECON_JOB_EDB;
+            if (heads[i] && (best < 0 || strcmp (heads[i], heads[best]) < 0))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        if (strlen (heads[best]) > RECON_ORDER_ID_MAX)
+            return s_error (r, "order id longer than %d bytes", RECON_ORDER_ID_MAX);
+        snprintf (id, sizeof id, "%s", heads[best]);
+        int in_window = 0;
+        o->nev = o->nle = 0;
+        o->facts.fulfillment = (recon_fulfillment_t) {RECON_FULFILLMENT_NONE, 0, 0, 0};
+        for (int i = 0; i < 3; i++) {
+            int rc = s_stream_rows (r, i, id, o, &in_window);
+            if (rc)
+                return rc;
+        }
+        if (in_window) {
+            o->facts = (recon_order_facts_t) {id, o->ev, o->nev, o->le, o->nle,
+                                              o->facts.fulfillment};
+            if (recon_classify (&o->facts, &spec->classify, &c) < 0) {
+                snprintf (r->errstr, sizeof r->errstr,
+                          "order %s: amounts overflow 64-bit minor units", id);
+                return RECON_JOB_EDATA;
+            }
+            if (s_emit_order (&o->facts, &c, orders, flags) < 0)
+                return s_error (r, "out of memory");
+            *found += (int64_t) c.nmismatches;
+            snprintf (r->last, sizeof r->last, "%s", id);
+            (*count)++;
+        }
+        s_release_held (r);
+    }
+    if (orders->failed || flags->failed)
+        return s_error (r, "out of memory");
+    return 0;
+}
+
+/*  "auto": stream when the planner puts at least a quarter of the
+    processor events in the window (recon's own table, so its statistics
+    are at hand); lookup otherwise, and when nothing is known yet.        */
+static int
+s_choose_stream (recon_reconciler_t *r, const recon_job_spec_t *spec)
+{
+    const char *want = spec->read_strategy;
+    if (want && strcmp (want, "stream") == 0)
+        return 1;
+    if (want && strcmp (want, "lookup") == 0)
+        return 0;
+    char from[RECON_TIMESTAMP_BUFSIZE], to[RECON_TIMESTAMP_BUFSIZE], sql[512];
+    s_ts (from, spec->from);
+    s_ts (to, spec->to);
+    snprintf (sql, sizeof sql,
+              "EXPLAIN (FORMAT JSON) SELECT 1 FROM recon.processor_events "
+              "WHERE (occurred_at >= '%s' AND occurred_at < '%s') "
+              "   OR (imported_at >= '%s' AND imported_at < '%s')", from, to, from, to);
+    PGresult *plan = NULL, *size = NULL;
+    int stream = 0;
+    if (s_exec (r, r->src[0].db, sql, 0, NULL, &plan, "estimating the window") == 0
+        && s_exec (r, r->src[0].db, "SELECT reltuples FROM pg_class "
+                   "WHERE oid = 'recon.processor_events'::regclass", 0, NULL, &size,
+                   "estimating the table") == 0
+        && PQntuples (plan) == 1 && PQntuples (size) == 1) {
+        json_t *j = json_loads (PQgetvalue (plan, 0, 0), 0, NULL);
+        double rows = json_number_value (json_object_get (
+            json_object_get (json_array_get (j, 0), "Plan"), "Plan Rows"));
+        double total = strtod (PQgetvalue (size, 0, 0), NULL);
+        stream = total > 0 && rows >= total / 4;
+        json_decref (j);
+    }
+    PQclear (plan);
+    PQclear (size);
+    r->errstr[0] = '\0'; /* an estimate that failed just means lookup */
+    return stream;
+}
+
+int
+recon_reconciler_stream (const recon_reconciler_t *r)
+{
+    return r->stream;
+}
+
 /* ---- the job ---------------------------------------------------------------- */
 
 /*  Classifies the batch into the COPY buffers; counts flagged pairs.     */
@@ -740,26 +991,35 @@ recon_reconciler_run (recon_reconciler_t *r, const recon_job_spec_t *spec,
     int batch = spec->batch_size > 0 ? spec->batch_size : S_DEFAULT_BATCH;
     r->errstr[0] = '\0';
     r->have_last = 0;
+    r->stream = s_choose_stream (r, spec);
     int rc = s_open_cursors (r, spec, progress->last_order_id);
     s_facts_t facts = {0};
     s_order_t order = {0};
     recon_copybuf_t orders = {0}, flags = {0};
     while (rc == 0) {
-        if ((rc = s_next_batch (r, batch)))
-            break;
-        int final = r->nbatch < batch;
-        if (r->nbatch > 0) {
-            int64_t found = 0;
-            orders.len = flags.len = 0;
-            if ((rc = s_fetch_facts (r, spec, &facts))
-                || (rc = s_classify_batch (r, spec, &facts, &order, &orders, &flags, &found)))
+        int64_t found = 0;
+        int count = 0;
+        orders.len = flags.len = 0;
+        if (r->stream) {
+            if ((rc = s_stream_batch (r, spec, batch, &order, &orders, &flags, &found, &count)))
+                break;
+        } else {
+            if ((rc = s_next_batch (r, batch)))
+                break;
+            count = r->nbatch;
+            if (count > 0
+                && ((rc = s_fetch_facts (r, spec, &facts))
+                    || (rc = s_classify_batch (r, spec, &facts, &order, &orders, &flags, &found))))
                 break;
             s_free_facts (&facts);
+        }
+        int final = count < batch;
+        if (count > 0) {
             recon_job_progress_t next = *progress;
-            next.orders_done += r->nbatch;
+            next.orders_done += count;
             next.mismatches += found;
             snprintf (next.last_order_id, sizeof next.last_order_id, "%s",
-                      r->batch[r->nbatch - 1]);
+                      r->stream ? r->last : r->batch[count - 1]);
             if ((rc = s_write_batch (r, spec, &next, &orders, &flags, final)))
                 break;
             *progress = next;
@@ -781,6 +1041,7 @@ recon_reconciler_run (recon_reconciler_t *r, const recon_job_spec_t *spec,
     free (orders.data);
     free (flags.data);
     s_close_cursors (r);
+    s_release_held (r);
     s_clear_batch (r);
     return rc;
 }

@@ -147,6 +147,7 @@ s_fill_spec (const recon_config_t *cfg, const recon_job_lease_t *w, recon_job_sp
         .ledger_relation = recon_config_get (cfg, "ledger_relation"),
         .fulfillment_relation = recon_config_get (cfg, "fulfillment_relation"),
         .batch_size = (int) recon_config_get_int (cfg, "batch_size"),
+        .read_strategy = recon_config_get (cfg, "read_strategy"),
     };
 }
 
@@ -192,6 +193,10 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
         }
         int rc = recon_reconciler_run (r, &rspec, &final->progress, s_on_batch, &ctx);
         snprintf (err, sizeof err, "%s", recon_reconciler_errstr (r));
+        char job_id[24];
+        snprintf (job_id, sizeof job_id, "%lld", (long long) spec->job_id);
+        recon_log_kv (log, RECON_LOG_DEBUG, "job.read", "job_id", job_id, "strategy",
+                      recon_reconciler_stream (r) ? "stream" : "lookup", NULL);
         recon_reconciler_destroy (&r);
         if (rc == RECON_JOB_DONE) {
             final->type = WORKER_EV_DONE;

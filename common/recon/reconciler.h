@@ -26,6 +26,8 @@ typedef struct {
     const char *ledger_relation;      /* e.g. "ledger.ledger_order_entries" */
     const char *fulfillment_relation;
     int batch_size;                   /* orders per transaction (default 2000) */
+    const char *read_strategy;        /* "stream", "lookup" or "auto"/NULL (see
+                                         recon_reconciler_run) */
 } recon_job_spec_t;
 
 typedef struct {
@@ -57,7 +59,17 @@ recon_reconciler_t *recon_reconciler_new (recon_db_t *recon_rw, recon_db_t *reco
 
 void recon_reconciler_destroy (recon_reconciler_t **p);
 
-/*  Runs SPEC from PROGRESS (the checkpoint: orders after last_order_id;
+/*  How a shard is read. "stream": each source's rows of the whole shard
+    range, sorted by order id, merged, and the orders with an event in the
+    window kept — one sequential pass, the cost of reading the data once,
+    right when most of the shard's orders are in the window (a backfill, a
+    first run, a benchmark). "lookup": the window's order ids first (from
+    the time indexes), then each batch's facts by id — right for a nightly
+    window over years of history. "auto" picks stream when the planner
+    estimates that at least a quarter of recon.processor_events lies in the
+    window. Both give identical results.
+
+    Runs SPEC from PROGRESS (the checkpoint: orders after last_order_id;
     counters continue from it) to the end of the shard or until FN asks to
     stop. PROGRESS is updated after every committed batch. On RECON_JOB_DONE
     the job row is marked succeeded in the same transaction as the last
@@ -66,5 +78,8 @@ int recon_reconciler_run (recon_reconciler_t *r, const recon_job_spec_t *spec,
                           recon_job_progress_t *progress, recon_batch_fn *fn, void *arg);
 
 const char *recon_reconciler_errstr (const recon_reconciler_t *r);
+
+/*  1 when the last recon_reconciler_run read by streaming, 0 by lookup.   */
+int recon_reconciler_stream (const recon_reconciler_t *r);
 
 #endif

@@ -39,7 +39,7 @@ recon_run() {
     done
     sleep 0.5
     local t0; t0=$(now)
-    RECON_DATABASE_URL="$url" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 8 --wait >/dev/null 2>&1 || true
+    RECON_DATABASE_URL="$url" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 4 --wait >/dev/null 2>&1 || true
     t_run=$(secs "$t0" "$(now)")
     rss_kb=0
     for p in "${wp[@]}"; do
@@ -104,7 +104,7 @@ for n in "${ORDERS[@]}"; do
 
     # import: a raw COPY of the Stripe report into an untyped table vs recon import
     newdb "bench_$n"
-    cols=$(head -1 "$G/stripe.csv" | tr ',' '\n' | awk '{ printf "%sc%d text", NR > 1 ? ", " : "", NR }')
+    cols=$(head -1 "$G/stripe.csv" | tr ',' '\n' | awk '{ printf "%sc%d text", (NR > 1 ? ", " : ""), NR }')
     q "CREATE TABLE raw_stripe ($cols)" >/dev/null
     t0=$(now); q "\\copy raw_stripe FROM '$G/stripe.csv' CSV HEADER" >/dev/null; t_copy=$(secs "$t0" "$(now)")
     t0=$(now); RECON_DATABASE_URL="$url" $RECON import processor --format stripe "$G/stripe.csv" >/dev/null; t_imp=$(secs "$t0" "$(now)")
