@@ -375,6 +375,12 @@ s_run (s_job_t *job)
         job->row.processor = job->opt->processor ? job->opt->processor : job->fmt->format;
         if (s_stream_rows (job) < 0)
             return -1;
+        /*  A temporary table has no statistics until asked: without them
+            the set-based checks below are planned for an empty table.    */
+        if (recon_db_exec (job->db, "ANALYZE recon_import_staging") < 0) {
+            s_fail (job, "%s", recon_db_errstr (job->db));
+            return -1;
+        }
         if (job->fmt->finalize (job->db, job->import_id, job->path, job->res) < 0) {
             s_fail (job, "%s", recon_db_errstr (job->db));
             return -1;
