@@ -5,6 +5,7 @@
     it, so a new setting is one line here and cannot be half-documented.  */
 #include "recon/config.h"
 #include "recon/log.h"
+#include "recon/ops.h"
 #include "recon/timestamp.h"
 
 #include <assert.h>
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL } s_type_t;
+typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL, S_LISTEN } s_type_t;
 
 typedef struct {
     const char *key;
@@ -60,6 +61,10 @@ static const s_setting_t s_settings[] = {
      "cron expression (min hour dom mon dow, UTC) for runs the broker starts itself"},
     {"schedule_window", S_DURATION, "24h", "window of a scheduled run, ending at its start"},
     {"schedule_shards", S_INT, "8", "shards of a scheduled run"},
+    {"broker_http", S_LISTEN, "127.0.0.1:9464",
+     "recon-broker's /metrics /livez /readyz (IP:port, [IPv6]:port; off)"},
+    {"worker_http", S_LISTEN, "off",
+     "recon-worker's /metrics /livez /readyz (IP:port; port 0 picks one; off)"},
 };
 
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
@@ -137,6 +142,10 @@ s_validate (const s_setting_t *s, const char *value)
         return recon_log_format_parse (value, &f);
     case S_LOG_LEVEL:
         return recon_log_level_parse (value, &l);
+    case S_LISTEN: {
+        char err[160];
+        return recon_ops_disabled (value) ? 0 : recon_ops_parse (value, err, sizeof err);
+    }
     }
     return -1;
 }
@@ -153,6 +162,8 @@ s_type_hint (s_type_t type)
         return "text or json";
     case S_LOG_LEVEL:
         return "debug, info, warn or error";
+    case S_LISTEN:
+        return "IPv4:port, [IPv6]:port (numeric; port 0 picks a free one) or off";
     default:
         return "text";
     }

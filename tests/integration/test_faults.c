@@ -240,6 +240,9 @@ s_env_vars (s_case_t *c, char vars[][800], const char **list)
     snprintf (vars[n++], 800, "RECON_RETRY_BASE=50ms");
     snprintf (vars[n++], 800, "RECON_BATCH_SIZE=40");
     snprintf (vars[n++], 800, "RECON_MAX_ATTEMPTS=3");
+    /*  Endpoints on, on ports the kernel picks: they must survive faults. */
+    snprintf (vars[n++], 800, "RECON_BROKER_HTTP=127.0.0.1:0");
+    snprintf (vars[n++], 800, "RECON_WORKER_HTTP=127.0.0.1:0");
     for (int i = 0; i < n; i++)
         list[i] = vars[i];
     list[n] = c->extra_env;
