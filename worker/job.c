@@ -139,11 +139,11 @@ s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const recon_job_lease_t 
     return 0;
 }
 
-static int
-s_on_batch (void *arg, const recon_job_progress_t *progress)
+/*  A batch committed (the reconciler reports every one but the last,
+    which ends the job, through s_on_batch; the last is counted on DONE).  */
+static void
+s_count_batch (s_batch_ctx_t *ctx, const recon_job_progress_t *progress)
 {
-    s_batch_ctx_t *ctx = arg;
-    int saved = ctx->cp ? recon_checkpoint_save (ctx->cp, ctx->token, progress) : -1;
     if (ctx->m) {
         int64_t now = recon_clock_ms ();
         recon_metric_inc (ctx->m->batches, NULL, 1);
@@ -154,11 +154,19 @@ s_on_batch (void *arg, const recon_job_progress_t *progress)
             recon_metric_inc (ctx->m->orders, NULL,
                               (double) (progress->orders_done - ctx->orders_seen));
         recon_metric_set (ctx->m->current_orders, NULL, (double) progress->orders_done);
-        if (saved == 0)
-            recon_metric_inc (ctx->m->checkpoint_writes, NULL, 1);
     }
     ctx->orders_seen = progress->orders_done;
     s_count_redis (ctx);
+}
+
+static int
+s_on_batch (void *arg, const recon_job_progress_t *progress)
+{
+    s_batch_ctx_t *ctx = arg;
+    int saved = ctx->cp ? recon_checkpoint_save (ctx->cp, ctx->token, progress) : -1;
+    if (ctx->m && saved == 0)
+        recon_metric_inc (ctx->m->checkpoint_writes, NULL, 1);
+    s_count_batch (ctx, progress);
     worker_event_t ev = {WORKER_EV_PROGRESS, ctx->spec->job_id, ctx->spec->attempt, *progress, 0,
                          ""};
     if (ctx->report)
@@ -228,6 +236,7 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
         snprintf (err, sizeof err, "%s", recon_reconciler_errstr (r));
         recon_reconciler_destroy (&r);
         if (rc == RECON_JOB_DONE) {
+            s_count_batch (&ctx, &final->progress);
             final->type = WORKER_EV_DONE;
             if (cp)
                 recon_checkpoint_clear (cp, ctx.token);
