@@ -293,7 +293,7 @@ static int
 s_env_reserved (const char *name, size_t len)
 {
     static const char *prefixes[] = {"RECON_CONFIG=", "RECON_TEST_", "RECON_SANDBOX_",
-                                     "RECON_PG_BINDIR="};
+                                     "RECON_PG_BINDIR=", "RECON_ENTRYPOINT_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp (name, prefixes[i], strlen (prefixes[i])) == 0)
             return 1;
