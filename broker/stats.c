@@ -4,9 +4,9 @@
     the broker (workers write mismatches, the CLI imports files), is read
     from the database, not counted in memory: jobs by state, queue latency
     and backlog, orders reconciled (sum of the jobs' durable checkpoints),
-    mismatch transitions, the unresolved queue, import rows. Each query is
-    bounded: jobs and imports are small tables (a row per shard per run, a
-    row per file); the unresolved queue is read through its index; and the
+    mismatch transitions, the unresolved queue, import rows, runs. Each query is
+    bounded: runs, jobs and imports are small tables (a row per window, per
+    shard of a run, per file); the unresolved queue is read through its index; and the
     append-only recon.mismatch_history is counted incrementally by
     history_id — rows older than S_FREEZE are folded once into totals kept
     here, so a scrape reads only the last S_FREEZE of history (the whole
@@ -29,6 +29,7 @@
 #define S_MAX_KEYS 256
 
 static const char *s_job_states[] = {"pending", "running", "succeeded", "dead", "cancelled"};
+static const char *s_run_states[] = {"pending", "running", "succeeded", "failed", "cancelled"};
 static const char *s_queue_statuses[] = {"open", "in_review", "snoozed"};
 static const char *s_severities[] = {"critical", "high", "medium"};
 static const char *s_sources[] = {"processor", "ledger", "fulfillment"};
@@ -52,7 +53,7 @@ struct broker_stats {
     int64_t watermark; /* history_id: rows up to here are in s_key_t.frozen */
     s_key_t keys[S_MAX_KEYS];
     int nkeys;
-    recon_metric_t *jobs, *latency, *waiting, *runs_active, *orders, *transitions[3],
+    recon_metric_t *jobs, *latency, *waiting, *runs, *last_success, *orders, *transitions[3],
         *unresolved, *import_rows, *import_files, *db_up, *collect_seconds;
 };
 
@@ -71,8 +72,9 @@ broker_stats_new (recon_metrics_t *reg, const char *database_url, recon_log_t *l
         "How long the oldest job that could run now has been waiting (0: none waits).", NULL);
     s->waiting = recon_metrics_gauge (reg, "recon_queue_waiting_jobs",
         "Jobs that could run now but no worker has taken (the backlog).", NULL);
-    s->runs_active = recon_metrics_gauge (reg, "recon_runs_active",
-        "Runs pending or running.", NULL);
+    s->runs = recon_metrics_gauge (reg, "recon_runs", "Runs by state, from recon.runs.", "state");
+    s->last_success = recon_metrics_gauge (reg, "recon_run_last_success_timestamp_seconds",
+        "When the last run that succeeded finished (Unix time; 0: never).", NULL);
     s->orders = recon_metrics_counter (reg, "recon_orders_reconciled_total",
         "Orders reconciled, summed over every job's durable checkpoint.", NULL);
     s->transitions[0] = recon_metrics_counter (reg, "recon_mismatches_opened_total",
@@ -93,7 +95,8 @@ broker_stats_new (recon_metrics_t *reg, const char *database_url, recon_log_t *l
         "1 when the last read of database-derived metrics succeeded.", NULL);
     s->collect_seconds = recon_metrics_gauge (reg, "recon_metrics_db_collect_seconds",
         "Time the last read of database-derived metrics took.", NULL);
-    if (!s->url || !s->jobs || !s->latency || !s->waiting || !s->runs_active || !s->orders
+    if (!s->url || !s->jobs || !s->latency || !s->waiting || !s->runs || !s->last_success
+        || !s->orders
         || !s->transitions[0] || !s->transitions[1] || !s->transitions[2] || !s->unresolved
         || !s->import_rows || !s->import_files || !s->db_up || !s->collect_seconds)
         broker_stats_destroy (&s);
@@ -159,7 +162,8 @@ s_jobs (broker_stats_t *s, recon_db_t *db)
     r = recon_db_query (db,
         "SELECT count(*), coalesce(extract(epoch FROM now() - "
         "       min(greatest(r.created_at, j.not_before))), 0), "
-        "       (SELECT count(*) FROM recon.runs WHERE state IN ('pending', 'running')) "
+        "       (SELECT coalesce(extract(epoch FROM max(finished_at)), 0) FROM recon.runs "
+        "         WHERE state = 'succeeded') "
         "  FROM recon.jobs j JOIN recon.runs r USING (run_id) "
         " WHERE j.state = 'pending' AND (j.not_before IS NULL OR j.not_before <= now()) "
         "   AND r.state IN ('pending', 'running')", 0, NULL);
@@ -168,7 +172,19 @@ s_jobs (broker_stats_t *s, recon_db_t *db)
     recon_metric_set (s->waiting, NULL, s_num (r, 0, 0));
     double age = s_num (r, 0, 1);
     recon_metric_set (s->latency, NULL, age > 0 ? age : 0);
-    recon_metric_set (s->runs_active, NULL, s_num (r, 0, 2));
+    recon_metric_set (s->last_success, NULL, s_num (r, 0, 2));
+    PQclear (r);
+    /*  Runs: one row per window (a few a day), counted whole.             */
+    r = recon_db_query (db, "SELECT state, count(*) FROM recon.runs GROUP BY state", 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < S_N (s_run_states); i++) {
+        double n = 0;
+        for (int row = 0; row < PQntuples (r); row++)
+            if (strcmp (PQgetvalue (r, row, 0), s_run_states[i]) == 0)
+                n = s_num (r, row, 1);
+        recon_metric_set (s->runs, (const char *[]) {s_run_states[i]}, n);
+    }
     PQclear (r);
     return 0;
 }

@@ -111,6 +111,8 @@ check "no retries, rescues, dead jobs, expired heartbeats" \
     test "$(msum "$m" '^recon_(jobs_(retried|rescued|dead)|heartbeats_expired)_total$')" = 0
 check "queue latency 0 after the run" test "$(metric "$m" recon_queue_latency_seconds)" = 0
 check "no waiting jobs after the run" test "$(metric "$m" recon_queue_waiting_jobs)" = 0
+check "runs by state: the run succeeded" test "$(metric "$m" 'recon_runs{state="succeeded"}')" = 1
+check "last successful run's time is set" test "$(metric "$m" recon_run_last_success_timestamp_seconds | cut -d. -f1)" -gt 1000000000
 check "workers by state: 2 idle" test "$(metric "$m" 'recon_workers{state="idle"}')" = 2
 
 # mismatches opened, by kind, equal the rows in recon.mismatches
