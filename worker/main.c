@@ -31,11 +31,14 @@
 extern char **environ;
 
 static volatile sig_atomic_t s_signal;
+/*  --run has no main loop to relay the signal: the job watches this.      */
+static atomic_int s_run_stop;
 
 static void
 s_on_signal (int sig)
 {
     s_signal = sig;
+    atomic_store (&s_run_stop, 1); /* lock-free: async-signal-safe */
 }
 
 typedef struct {
@@ -88,7 +91,9 @@ s_usage (FILE *out)
              "stopping). Not served with --run.\n"
              "\n"
              "  --run RUN_ID   process the pending jobs of RUN_ID in this process, one\n"
-             "                 after another, without a broker (operations, tests)\n"
+             "                 after another, without a broker (operations, tests);\n"
+             "                 SIGTERM hands the current job back at a batch boundary\n"
+             "                 (exit 0), another --run resumes it\n"
              "  --id NAME      worker name in logs and leases (RECON_WORKER_ID)\n"
              "\n");
     recon_config_print_help (out);
@@ -417,7 +422,6 @@ s_run_direct (s_worker_t *w, const char *run_id)
         return 3;
     }
     int rc = 0, claimed;
-    atomic_store (&w->stop, 0);
     /*  A day's lease: no broker renews it, and nobody else should take it. */
     while (!s_signal
            && (claimed = recon_job_claim (db, atoll (run_id), w->worker_id,
@@ -427,7 +431,7 @@ s_run_direct (s_worker_t *w, const char *run_id)
         snprintf (job, sizeof job, "%lld", (long long) w->spec.job_id);
         recon_log_set_context (w->log, "run_id", run_id);
         recon_log_set_context (w->log, "job_id", job);
-        worker_run_job (w->cfg, w->log, &w->spec, &w->stop, NULL, NULL, NULL, &final);
+        worker_run_job (w->cfg, w->log, &w->spec, &s_run_stop, NULL, NULL, NULL, &final);
         snprintf (done, sizeof done, "%lld", (long long) final.progress.orders_done);
         recon_log_kv (w->log, final.type == WORKER_EV_DONE ? RECON_LOG_INFO : RECON_LOG_ERROR,
                       "job.ended", "orders_done", done, "error",
@@ -437,12 +441,14 @@ s_run_direct (s_worker_t *w, const char *run_id)
             /*  Leave the row as the broker would: failed or handed back.  */
             recon_job_retry_t retry = {recon_config_get_duration_us (w->cfg, "retry_base"),
                                        recon_config_get_duration_us (w->cfg, "retry_cap")};
-            if (final.type == WORKER_EV_STOPPED)
+            rc = 3;
+            if (final.type == WORKER_EV_STOPPED) {
+                /*  SIGTERM at a batch boundary: a clean stop (exit 0).    */
                 recon_job_handback (db, final.job_id, final.attempt);
-            else if (final.type == WORKER_EV_FAILED)
+                rc = s_signal ? 0 : 3;
+            } else if (final.type == WORKER_EV_FAILED)
                 recon_job_fail (db, final.job_id, final.attempt, final.error, final.retryable,
                                 &retry, NULL);
-            rc = 3;
             break;
         }
     }

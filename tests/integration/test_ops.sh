@@ -166,4 +166,21 @@ for p in "${pids[@]}"; do wait "$p"; s=$?; [ $s -eq 0 ] || { echo "  process $p 
 pids=()
 check "broker logged its stop" grep -q '"event":"broker.stopped"' "$work/broker.log"
 
+# ---- SIGTERM during a job in --run mode: hand back at a batch boundary ------------
+export RECON_BATCH_SIZE=20
+run2=$($RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 1)
+$WORKER --run "$run2" --id term 2>"$work/term.log" & tpid=$!; pids+=($tpid)
+for i in $(seq 300); do
+    [ "$(q "SELECT orders_done FROM recon.jobs WHERE run_id = $run2")" -gt 0 ] && break
+    sleep 0.05
+done
+kill -TERM $tpid; wait $tpid; s=$?; pids=()
+check "worker --run: SIGTERM mid-job exits 0" test $s -eq 0
+check "the job is handed back (pending)" test "$(q "SELECT state FROM recon.jobs WHERE run_id = $run2")" = pending
+check "without spending an attempt" test "$(q "SELECT failures FROM recon.jobs WHERE run_id = $run2")" -eq 0
+left=$(q "SELECT orders_done FROM recon.jobs WHERE run_id = $run2")
+check "its checkpoint is kept (stopped mid-job: $left of 20000)" test "$left" -gt 0 -a "$left" -lt 20000
+RECON_BATCH_SIZE=2000 $WORKER --run "$run2" 2>/dev/null
+check "another --run resumes it to the end" test "$(q "SELECT state || ' ' || orders_done FROM recon.jobs WHERE run_id = $run2")" = "succeeded 20000"
+
 summary ops
