@@ -4,11 +4,17 @@
     leases); the broker's memory holds only who is connected and what each
     worker holds. So a restarted broker resumes from the rows: leases that
     ran out are failed and retried, workers that are still busy say so in
-    READY and are adopted, and nothing a worker did is lost or done twice. */
+    READY and are adopted, and nothing a worker did is lost or done twice.
+    Metrics of what the broker itself does (dispatches, retries, expired
+    heartbeats, job durations) are counted in memory; what must outlive it
+    is read from PostgreSQL at scrape time (stats.c).                      */
+#include "stats.h"
 #include "recon/config.h"
 #include "recon/cron.h"
 #include "recon/job.h"
 #include "recon/log.h"
+#include "recon/metrics.h"
+#include "recon/ops.h"
 #include "recon/pg.h"
 #include "recon/proto.h"
 #include "recon/run.h"
@@ -17,6 +23,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +50,15 @@ typedef struct {
     char worker_id[65];
     int64_t expiry_ms;   /* dead when silent past this */
     int64_t job_id, attempt; /* 0: idle */
+    int64_t run_id;          /* of the job held */
     int64_t orders_done;
 } s_peer_t;
+
+/*  The broker's own counters (see the top comment).                       */
+typedef struct {
+    recon_metric_t *workers, *heartbeats_expired, *dispatched, *retried, *rescued, *dead,
+        *handed_back, *succeeded, *duration, *malformed, *db_up, *build_info;
+} s_metrics_t;
 
 typedef struct {
     recon_config_t *cfg;
@@ -58,6 +72,11 @@ typedef struct {
     int64_t next_heartbeat, next_sweep, next_db_try, db_pause_ms;
     recon_cron_t *schedule;
     int64_t schedule_minute; /* last minute checked */
+    recon_metrics_t *registry;
+    s_metrics_t m;
+    broker_stats_t *stats;
+    recon_log_t *http_log;   /* the HTTP threads' own logger */
+    recon_ops_t *ops;
 } s_broker_t;
 
 static const char *
@@ -65,6 +84,25 @@ s_i64 (char *buf, int64_t v)
 {
     snprintf (buf, 24, "%lld", (long long) v);
     return buf;
+}
+
+/*  A job-related line: run_id, job_id and worker_id as context fields
+    (so JSON logs carry them as fields), then the event's own pairs.      */
+static void
+s_log_job (s_broker_t *b, recon_log_level_t level, const char *event, int64_t run_id,
+           int64_t job_id, const char *worker_id, ...)
+{
+    char run[24], job[24];
+    recon_log_set_context (b->log, "run_id", run_id ? s_i64 (run, run_id) : NULL);
+    recon_log_set_context (b->log, "job_id", s_i64 (job, job_id));
+    recon_log_set_context (b->log, "worker_id", worker_id);
+    va_list ap;
+    va_start (ap, worker_id);
+    recon_log_vkv (b->log, level, event, ap);
+    va_end (ap);
+    recon_log_set_context (b->log, "run_id", NULL);
+    recon_log_set_context (b->log, "job_id", NULL);
+    recon_log_set_context (b->log, "worker_id", NULL);
 }
 
 /* ---- the database ------------------------------------------------------- */
@@ -152,19 +190,27 @@ s_settle (s_broker_t *b, int64_t run_id)
                       "state", state, NULL);
 }
 
-/*  The worker P held a job and is gone or failed: spend an attempt.        */
+/*  The worker P held a job and failed it, or is gone (RESCUED: the job is
+    taken back from a worker that vanished): spend an attempt.             */
 static void
-s_fail_job (s_broker_t *b, s_peer_t *p, int64_t run_id, const char *reason, int retryable)
+s_fail_job (s_broker_t *b, s_peer_t *p, const char *reason, int retryable, int rescued)
 {
     recon_db_t *db = s_db (b);
-    char job[24], att[24];
-    int dead = 0;
-    if (!db || recon_job_fail (db, p->job_id, p->attempt, reason, retryable, &b->retry, &dead) < 0)
+    char att[24];
+    int dead = 0, rc = db ? recon_job_fail (db, p->job_id, p->attempt, reason, retryable,
+                                            &b->retry, &dead) : -1;
+    if (rc < 0)
         s_db_failed (b, "failing a job"); /* the lease expiry sweep catches it later */
-    recon_log_kv (b->log, dead ? RECON_LOG_ERROR : RECON_LOG_WARN,
-                  dead ? "job.dead" : "job.retry", "job_id", s_i64 (job, p->job_id), "attempt",
-                  s_i64 (att, p->attempt), "worker_id", p->worker_id, "reason", reason, NULL);
-    p->job_id = p->attempt = 0;
+    if (rc > 0) {
+        recon_metric_inc (dead ? b->m.dead : b->m.retried, NULL, 1);
+        if (rescued)
+            recon_metric_inc (b->m.rescued, NULL, 1);
+    }
+    s_log_job (b, dead ? RECON_LOG_ERROR : RECON_LOG_WARN, dead ? "job.dead" : "job.retry",
+               p->run_id, p->job_id, p->worker_id, "attempt", s_i64 (att, p->attempt),
+               "reason", reason, NULL);
+    int64_t run_id = p->run_id;
+    p->job_id = p->attempt = p->run_id = 0;
     if (dead && run_id)
         s_settle (b, run_id);
 }
@@ -176,7 +222,7 @@ s_on_ready (s_broker_t *b, const unsigned char *id, size_t len, const recon_msg_
 {
     s_peer_t *p = s_peer_find (b, id, len);
     if (p && p->job_id && !(m->has_holding && m->job_id == p->job_id))
-        s_fail_job (b, p, 0, "worker restarted its job loop", 1);
+        s_fail_job (b, p, "worker restarted its job loop", 1, 1);
     if (!p) {
         if (b->npeers == S_MAX_PEERS) {
             s_disconnect (b, id, len, "too many workers");
@@ -196,19 +242,21 @@ s_on_ready (s_broker_t *b, const unsigned char *id, size_t len, const recon_msg_
         int64_t ids[] = {m->job_id}, atts[] = {m->attempt};
         int ok = db && recon_job_renew (db, ids, atts, 1, b->lease_us) == 0;
         char job[24], att[24];
+        int64_t run_id = 0;
         PGresult *r = NULL;
         if (ok) {
             const char *q[] = {s_i64 (job, m->job_id), s_i64 (att, m->attempt)};
-            r = recon_db_query (db, "SELECT 1 FROM recon.jobs WHERE job_id = $1 AND "
+            r = recon_db_query (db, "SELECT run_id FROM recon.jobs WHERE job_id = $1 AND "
                                     "attempt = $2 AND state = 'running'", 2, q);
             ok = r && PQntuples (r) == 1;
+            run_id = ok ? strtoll (PQgetvalue (r, 0, 0), NULL, 10) : 0;
             PQclear (r);
         }
         if (ok) {
             p->job_id = m->job_id;
             p->attempt = m->attempt;
-            recon_log_kv (b->log, RECON_LOG_INFO, "job.adopted", "job_id", job, "worker_id",
-                          p->worker_id, NULL);
+            p->run_id = run_id;
+            s_log_job (b, RECON_LOG_INFO, "job.adopted", run_id, m->job_id, p->worker_id, NULL);
         } else {
             recon_msg_t c = {.cmd = RECON_CMD_CANCEL, .job_id = m->job_id, .attempt = m->attempt};
             s_send (b, id, len, &c);
@@ -224,38 +272,47 @@ s_holds (const s_peer_t *p, const recon_msg_t *m)
     return p->job_id && p->job_id == m->job_id && p->attempt == m->attempt;
 }
 
-static int64_t
-s_run_of (s_broker_t *b, int64_t job_id)
+/*  A succeeded job's time from its first lease to its last batch, in
+    seconds, from the row (so retries and adopted jobs count right); -1
+    when it cannot be read.                                                */
+static double
+s_job_seconds (s_broker_t *b, int64_t job_id)
 {
     recon_db_t *db = s_db (b);
     char id[24];
     const char *q[] = {s_i64 (id, job_id)};
-    PGresult *r = db ? recon_db_query (db, "SELECT run_id FROM recon.jobs WHERE job_id = $1", 1, q)
-                     : NULL;
-    int64_t run = r && PQntuples (r) ? strtoll (PQgetvalue (r, 0, 0), NULL, 10) : 0;
+    PGresult *r = db ? recon_db_query (db,
+        "SELECT extract(epoch FROM finished_at - started_at) FROM recon.jobs "
+        " WHERE job_id = $1 AND state = 'succeeded'", 1, q) : NULL;
+    double seconds = r && PQntuples (r) && !PQgetisnull (r, 0, 0)
+                         ? strtod (PQgetvalue (r, 0, 0), NULL) : -1;
     PQclear (r);
-    return run;
+    return seconds;
 }
 
 static void
 s_on_job_message (s_broker_t *b, s_peer_t *p, const recon_msg_t *m)
 {
-    char job[24], n[24];
+    char n[24];
     if (m->cmd == RECON_CMD_PROGRESS) {
         p->orders_done = m->orders_done;
         return;
     }
-    int64_t run = s_run_of (b, m->job_id);
     if (m->cmd == RECON_CMD_DONE) {
         /*  The worker marked the job succeeded in its last fenced batch. */
-        recon_log_kv (b->log, RECON_LOG_INFO, "job.done", "job_id", s_i64 (job, m->job_id),
-                      "orders", s_i64 (n, m->orders_done), "worker_id", p->worker_id, NULL);
-        p->job_id = p->attempt = 0;
+        double seconds = s_job_seconds (b, m->job_id);
+        recon_metric_inc (b->m.succeeded, NULL, 1);
+        if (seconds >= 0)
+            recon_metric_observe (b->m.duration, NULL, seconds);
+        s_log_job (b, RECON_LOG_INFO, "job.done", p->run_id, m->job_id, p->worker_id, "orders",
+                   s_i64 (n, m->orders_done), NULL);
+        int64_t run = p->run_id;
+        p->job_id = p->attempt = p->run_id = 0;
         if (run)
             s_settle (b, run);
         return;
     }
-    s_fail_job (b, p, run, m->error, m->retryable);
+    s_fail_job (b, p, m->error, m->retryable, 0);
 }
 
 static void
@@ -263,13 +320,14 @@ s_on_disconnect (s_broker_t *b, s_peer_t *p, const recon_msg_t *m)
 {
     if (p->job_id && m->has_job && m->handback && s_holds (p, m)) {
         recon_db_t *db = s_db (b);
-        char job[24];
         if (!db || recon_job_handback (db, p->job_id, p->attempt) < 0)
             s_db_failed (b, "handing a job back"); /* its lease will expire instead */
-        recon_log_kv (b->log, RECON_LOG_INFO, "job.handed_back", "job_id",
-                      s_i64 (job, p->job_id), "worker_id", p->worker_id, NULL);
+        else
+            recon_metric_inc (b->m.handed_back, NULL, 1);
+        s_log_job (b, RECON_LOG_INFO, "job.handed_back", p->run_id, p->job_id, p->worker_id,
+                   NULL);
     } else if (p->job_id) {
-        s_fail_job (b, p, s_run_of (b, p->job_id), "worker disconnected", 1);
+        s_fail_job (b, p, "worker disconnected", 1, 1);
     }
     recon_log_kv (b->log, RECON_LOG_INFO, "worker.gone", "worker_id", p->worker_id, NULL);
     s_peer_remove (b, p);
@@ -291,6 +349,7 @@ s_on_message (s_broker_t *b)
         for (size_t i = 0; i < len && i < 16; i++)
             snprintf (who + 2 * i, 3, "%02x", id[i]);
         recon_log_kv (b->log, RECON_LOG_WARN, "message.malformed", "peer", who, "error", err, NULL);
+        recon_metric_inc (b->m.malformed, NULL, 1);
         return;
     }
     s_peer_t *p = s_peer_find (b, id, len);
@@ -324,7 +383,7 @@ s_on_message (s_broker_t *b)
                   recon_cmd_name (m.cmd), "worker_id", p->worker_id, NULL);
     s_disconnect (b, id, len, "unexpected command");
     if (p->job_id)
-        s_fail_job (b, p, s_run_of (b, p->job_id), "protocol error", 1);
+        s_fail_job (b, p, "protocol error", 1, 1);
     s_peer_remove (b, p);
 }
 
@@ -333,6 +392,7 @@ s_on_message (s_broker_t *b)
 static void
 s_heartbeat (s_broker_t *b, int64_t now)
 {
+    int busy = 0;
     if (now >= b->next_heartbeat) {
         for (int i = 0; i < b->npeers; i++) {
             recon_msg_t hb = {.cmd = RECON_CMD_HEARTBEAT};
@@ -342,14 +402,19 @@ s_heartbeat (s_broker_t *b, int64_t now)
     }
     for (int i = 0; i < b->npeers; i++) {
         s_peer_t *p = &b->peers[i];
-        if (now <= p->expiry_ms)
+        if (now <= p->expiry_ms) {
+            busy += p->job_id != 0;
             continue;
+        }
         recon_log_kv (b->log, RECON_LOG_WARN, "worker.silent", "worker_id", p->worker_id, NULL);
+        recon_metric_inc (b->m.heartbeats_expired, NULL, 1);
         if (p->job_id)
-            s_fail_job (b, p, s_run_of (b, p->job_id), "worker stopped answering heartbeats", 1);
+            s_fail_job (b, p, "worker stopped answering heartbeats", 1, 1);
         s_peer_remove (b, p);
         i--;
     }
+    recon_metric_set (b->m.workers, (const char *[]) {"busy"}, busy);
+    recon_metric_set (b->m.workers, (const char *[]) {"idle"}, b->npeers - busy);
 }
 
 static void
@@ -380,12 +445,13 @@ s_dispatch (s_broker_t *b, recon_db_t *db)
         snprintf (m.range_hi, sizeof m.range_hi, "%s", l.range_hi);
         p->job_id = l.job_id;
         p->attempt = l.attempt;
+        p->run_id = l.run_id;
         p->orders_done = 0;
         s_send (b, p->identity, p->identity_len, &m);
-        char job[24], att[24], run[24];
-        recon_log_kv (b->log, RECON_LOG_INFO, "job.dispatched", "run_id", s_i64 (run, l.run_id),
-                      "job_id", s_i64 (job, l.job_id), "attempt", s_i64 (att, l.attempt),
-                      "worker_id", p->worker_id, NULL);
+        recon_metric_inc (b->m.dispatched, NULL, 1);
+        char att[24];
+        s_log_job (b, RECON_LOG_INFO, "job.dispatched", l.run_id, l.job_id, p->worker_id,
+                   "attempt", s_i64 (att, l.attempt), NULL);
     }
 }
 
@@ -397,7 +463,8 @@ s_cancellations (s_broker_t *b, recon_db_t *db)
         "UPDATE recon.jobs j SET state = 'cancelled', finished_at = now(), locked_by = NULL, "
         "       lease_expires_at = NULL FROM recon.runs r "
         " WHERE r.run_id = j.run_id AND r.state = 'cancelled' AND j.state = 'running' "
-        "RETURNING j.job_id, j.attempt", 0, NULL);
+        "RETURNING j.job_id, j.attempt, j.run_id, "
+        "          (SELECT locked_by FROM recon.jobs o WHERE o.job_id = j.job_id)", 0, NULL);
     if (!r) {
         s_db_failed (b, "cancelling jobs");
         return;
@@ -409,10 +476,10 @@ s_cancellations (s_broker_t *b, recon_db_t *db)
             if (b->peers[k].job_id == job && b->peers[k].attempt == att) {
                 recon_msg_t m = {.cmd = RECON_CMD_CANCEL, .job_id = job, .attempt = att};
                 s_send (b, b->peers[k].identity, b->peers[k].identity_len, &m);
-                b->peers[k].job_id = b->peers[k].attempt = 0;
+                b->peers[k].job_id = b->peers[k].attempt = b->peers[k].run_id = 0;
             }
-        recon_log_kv (b->log, RECON_LOG_INFO, "job.cancelled", "job_id", PQgetvalue (r, i, 0),
-                      NULL);
+        s_log_job (b, RECON_LOG_INFO, "job.cancelled", strtoll (PQgetvalue (r, i, 2), NULL, 10),
+                   job, PQgetisnull (r, i, 3) ? NULL : PQgetvalue (r, i, 3), NULL);
     }
     PQclear (r);
 }
@@ -495,13 +562,112 @@ s_sweep (s_broker_t *b, int64_t now)
     recon_db_t *db = s_db (b);
     if (!db)
         return;
-    if (recon_job_expire_leases (db, &b->retry) < 0)
+    int dead = 0, expired = recon_job_expire_leases (db, &b->retry, &dead);
+    if (expired < 0)
         s_db_failed (b, "expiring leases");
+    if (expired > 0) {
+        /*  Jobs of workers that vanished while nobody watched them.        */
+        recon_metric_inc (b->m.rescued, NULL, expired);
+        recon_metric_inc (b->m.retried, NULL, expired - dead);
+        recon_metric_inc (b->m.dead, NULL, dead);
+    }
     s_renew_leases (b, db);
     s_cancellations (b, db);
     s_settle_all (b, db);
     s_schedule (b, db);
     s_dispatch (b, db);
+}
+
+/* ---- metrics and health ----------------------------------------------------- */
+
+static const double s_duration_bounds[] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600,
+                                           7200, 14400};
+
+static int
+s_metrics_new (s_broker_t *b)
+{
+    recon_metrics_t *r = b->registry = recon_metrics_new ();
+    if (!r)
+        return -1;
+    s_metrics_t *m = &b->m;
+    m->build_info = recon_metrics_gauge (r, "recon_build_info",
+        "Always 1; the version of the running recon-broker.", "version");
+    m->workers = recon_metrics_gauge (r, "recon_workers",
+        "Workers connected to this broker, by state (idle, busy).", "state");
+    m->db_up = recon_metrics_gauge (r, "recon_broker_db_up",
+        "1 while the broker's own PostgreSQL connection works (what /readyz reports).", NULL);
+    m->heartbeats_expired = recon_metrics_counter (r, "recon_heartbeats_expired_total",
+        "Workers dropped because their heartbeats stopped for RECON_LIVENESS beats.", NULL);
+    m->dispatched = recon_metrics_counter (r, "recon_jobs_dispatched_total",
+        "Jobs leased to a worker (each attempt once).", NULL);
+    m->succeeded = recon_metrics_counter (r, "recon_jobs_succeeded_total",
+        "Jobs a worker reported done.", NULL);
+    m->retried = recon_metrics_counter (r, "recon_jobs_retried_total",
+        "Failed attempts scheduled again after a backoff.", NULL);
+    m->rescued = recon_metrics_counter (r, "recon_jobs_rescued_total",
+        "Jobs taken back from a worker that vanished (silent, disconnected, lease expired).",
+        NULL);
+    m->dead = recon_metrics_counter (r, "recon_jobs_dead_total",
+        "Jobs that spent their last attempt (state dead).", NULL);
+    m->handed_back = recon_metrics_counter (r, "recon_jobs_handed_back_total",
+        "Jobs handed back by workers shutting down cleanly (no attempt spent).", NULL);
+    m->malformed = recon_metrics_counter (r, "recon_broker_messages_malformed_total",
+        "Frames from peers that failed validation and were dropped.", NULL);
+    m->duration = recon_metrics_histogram (r, "recon_job_duration_seconds",
+        "Time from a job's first lease to its success, observed when its worker reports done.",
+        NULL, s_duration_bounds, (int) (sizeof s_duration_bounds / sizeof *s_duration_bounds));
+    if (!m->build_info || !m->workers || !m->db_up || !m->heartbeats_expired || !m->dispatched
+        || !m->succeeded || !m->retried || !m->rescued || !m->dead || !m->handed_back
+        || !m->malformed || !m->duration)
+        return -1;
+    recon_metric_set (m->build_info, (const char *[]) {RECON_VERSION}, 1);
+    recon_metric_set (m->workers, (const char *[]) {"idle"}, 0);
+    recon_metric_set (m->workers, (const char *[]) {"busy"}, 0);
+    return 0;
+}
+
+/*  Starts the HTTP endpoint unless it is off. 0, or -1 (logged).          */
+static int
+s_ops_start (s_broker_t *b)
+{
+    const char *listen = recon_config_get (b->cfg, "broker_http");
+    if (recon_ops_disabled (listen))
+        return 0;
+    b->http_log = recon_log_new ("recon-broker", stderr);
+    if (!b->http_log)
+        return -1;
+    recon_config_apply_log (b->cfg, b->http_log);
+    b->stats = broker_stats_new (b->registry, recon_config_get (b->cfg, "database_url"),
+                                 b->http_log);
+    if (!b->stats)
+        return -1;
+    char err[300], port[16];
+    recon_ops_options_t o = {.listen = listen, .metrics = b->registry,
+                             .collect = broker_stats_collect, .collect_arg = b->stats,
+                             .stall_ms = 60000};
+    b->ops = recon_ops_new (&o, err, sizeof err);
+    if (!b->ops) {
+        recon_log_kv (b->log, RECON_LOG_ERROR, "http.failed", "listen", listen, "error", err,
+                      NULL);
+        return -1;
+    }
+    snprintf (port, sizeof port, "%d", recon_ops_port (b->ops));
+    recon_log_kv (b->log, RECON_LOG_INFO, "http.listening", "listen", listen, "port", port,
+                  NULL);
+    return 0;
+}
+
+/*  Ready while the broker's own connection works and it is not stopping. */
+static void
+s_health (s_broker_t *b)
+{
+    int db_ok = b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK;
+    recon_metric_set (b->m.db_up, NULL, db_ok);
+    recon_ops_beat (b->ops);
+    if (s_signal)
+        recon_ops_set_ready (b->ops, 0, "shutting down");
+    else
+        recon_ops_set_ready (b->ops, db_ok, "PostgreSQL unreachable");
 }
 
 /* ---- start-up ----------------------------------------------------------------- */
@@ -518,7 +684,13 @@ s_usage (FILE *out)
              "retried elsewhere with backoff, dead after RECON_MAX_ATTEMPTS. With\n"
              "RECON_SCHEDULE set (cron: minute hour day month weekday, UTC) it also starts\n"
              "runs itself. SIGTERM or SIGINT: stop dispatching and exit 0 (all state is\n"
-             "in PostgreSQL).\n\n");
+             "in PostgreSQL; workers keep their jobs and are adopted by the next broker).\n"
+             "\n"
+             "HTTP on RECON_BROKER_HTTP (default 127.0.0.1:9464; 0.0.0.0:9464 in a\n"
+             "container; off to disable): GET /metrics (Prometheus), /livez (alias\n"
+             "/healthz: 503 when the main loop has stalled for 60 s), /readyz (503 while\n"
+             "PostgreSQL is unreachable or the broker is shutting down). A port that\n"
+             "cannot be bound is a start-up error (exit 3).\n\n");
     recon_config_print_help (out);
 }
 
@@ -587,6 +759,8 @@ main (int argc, char **argv)
     if (rc >= 0)
         goto done;
     rc = 3;
+    if (s_metrics_new (&b) < 0 || s_ops_start (&b) < 0)
+        goto done;
     struct sigaction sa = {0};
     sa.sa_handler = s_on_signal;
     sigemptyset (&sa.sa_mask);
@@ -626,10 +800,18 @@ main (int argc, char **argv)
         int64_t now = recon_clock_ms ();
         s_heartbeat (&b, now);
         s_sweep (&b, now);
+        s_health (&b);
     }
+    s_health (&b); /* not ready: shutting down */
+    recon_log_kv (b.log, RECON_LOG_INFO, "broker.stopping", "signal",
+                  s_signal == SIGTERM ? "SIGTERM" : s_signal == SIGINT ? "SIGINT" : NULL, NULL);
     recon_log_kv (b.log, RECON_LOG_INFO, "broker.stopped", NULL);
     rc = 0;
 done:
+    recon_ops_destroy (&b.ops); /* first: its threads read the registry and stats */
+    broker_stats_destroy (&b.stats);
+    recon_metrics_destroy (&b.registry);
+    recon_log_destroy (&b.http_log);
     if (b.router)
         zmq_close (b.router);
     if (b.zctx)

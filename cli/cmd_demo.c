@@ -202,6 +202,10 @@ s_start_cluster (s_demo_t *d)
     snprintf (endpoint, sizeof endpoint, "ipc://%s/broker.sock", recon_sandbox_dir (d->sb));
     if (setenv ("RECON_BROKER_ENDPOINT", endpoint, 1) < 0)
         return -1;
+    /*  The demo must not fail because something holds the default port:
+        unless the user chose one, the kernel picks (see broker.log).     */
+    if (setenv ("RECON_BROKER_HTTP", "127.0.0.1:0", 0) < 0)
+        return -1;
     d->broker = s_spawn (d, "recon-broker", NULL, "broker.log");
     for (int i = 0; i < S_WORKERS; i++) {
         char id[16];

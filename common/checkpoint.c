@@ -22,6 +22,7 @@ struct recon_checkpoint {
     char path[256]; /* unix socket, when set */
     int db;
     int64_t retry_at_ms, pause_ms;
+    int64_t failures;
 };
 
 static int
@@ -90,6 +91,7 @@ static void
 s_drop (recon_checkpoint_t *cp, const char *why)
 {
     recon_log_kv (cp->log, RECON_LOG_WARN, "redis.unavailable", "error", why, NULL);
+    cp->failures++;
     if (cp->redis)
         redisFree (cp->redis);
     cp->redis = NULL;
@@ -198,4 +200,10 @@ recon_checkpoint_clear (recon_checkpoint_t *cp, const char *token)
     int rc = r ? 0 : -1;
     freeReplyObject (r);
     return rc;
+}
+
+int64_t
+recon_checkpoint_failures (const recon_checkpoint_t *cp)
+{
+    return cp ? cp->failures : 0;
 }

@@ -5,6 +5,7 @@
     it, so a new setting is one line here and cannot be half-documented.  */
 #include "recon/config.h"
 #include "recon/log.h"
+#include "recon/ops.h"
 #include "recon/timestamp.h"
 
 #include <assert.h>
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL, S_READ } s_type_t;
+typedef enum { S_STR, S_INT, S_DURATION, S_LOG_FORMAT, S_LOG_LEVEL, S_READ, S_LISTEN } s_type_t;
 
 typedef struct {
     const char *key;
@@ -62,6 +63,10 @@ static const s_setting_t s_settings[] = {
      "cron expression (min hour dom mon dow, UTC) for runs the broker starts itself"},
     {"schedule_window", S_DURATION, "24h", "window of a scheduled run, ending at its start"},
     {"schedule_shards", S_INT, "8", "shards of a scheduled run"},
+    {"broker_http", S_LISTEN, "127.0.0.1:9464",
+     "recon-broker's /metrics /livez /readyz (IP:port, [IPv6]:port; off)"},
+    {"worker_http", S_LISTEN, "off",
+     "recon-worker's /metrics /livez /readyz (IP:port; port 0 picks one; off)"},
 };
 
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
@@ -142,6 +147,10 @@ s_validate (const s_setting_t *s, const char *value)
     case S_READ:
         return strcmp (value, "auto") == 0 || strcmp (value, "stream") == 0
                        || strcmp (value, "lookup") == 0 ? 0 : -1;
+    case S_LISTEN: {
+        char err[160];
+        return recon_ops_disabled (value) ? 0 : recon_ops_parse (value, err, sizeof err);
+    }
     }
     return -1;
 }
@@ -160,6 +169,8 @@ s_type_hint (s_type_t type)
         return "debug, info, warn or error";
     case S_READ:
         return "auto, stream or lookup";
+    case S_LISTEN:
+        return "IPv4:port, [IPv6]:port (numeric; port 0 picks a free one) or off";
     default:
         return "text";
     }
@@ -289,7 +300,7 @@ static int
 s_env_reserved (const char *name, size_t len)
 {
     static const char *prefixes[] = {"RECON_CONFIG=", "RECON_TEST_", "RECON_SANDBOX_",
-                                     "RECON_PG_BINDIR="};
+                                     "RECON_PG_BINDIR=", "RECON_ENTRYPOINT_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp (name, prefixes[i], strlen (prefixes[i])) == 0)
             return 1;

@@ -173,8 +173,10 @@ recon_job_fail (recon_db_t *db, int64_t job_id, int64_t attempt, const char *rea
 }
 
 int
-recon_job_expire_leases (recon_db_t *db, const recon_job_retry_t *retry)
+recon_job_expire_leases (recon_db_t *db, const recon_job_retry_t *retry, int *dead)
 {
+    if (dead)
+        *dead = 0;
     PGresult *r = recon_db_query (db,
         "SELECT job_id, attempt, coalesce(locked_by, '?') FROM recon.jobs "
         "WHERE state = 'running' AND lease_expires_at < now()", 0, NULL);
@@ -185,12 +187,15 @@ recon_job_expire_leases (recon_db_t *db, const recon_job_retry_t *retry)
         char reason[200];
         snprintf (reason, sizeof reason, "lease expired: %s stopped renewing it",
                   PQgetvalue (r, i, 2));
-        int rc = recon_job_fail (db, s_i64 (r, i, 0), s_i64 (r, i, 1), reason, 1, retry, NULL);
+        int is_dead = 0;
+        int rc = recon_job_fail (db, s_i64 (r, i, 0), s_i64 (r, i, 1), reason, 1, retry, &is_dead);
         if (rc < 0) {
             PQclear (r);
             return -1;
         }
         n += rc;
+        if (dead && rc > 0)
+            *dead += is_dead;
     }
     PQclear (r);
     return n;

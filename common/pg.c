@@ -39,8 +39,11 @@ recon_db_connect (const char *url, const char *application_name)
     recon_db_t *db = calloc (1, sizeof *db);
     if (!db)
         return NULL;
-    const char *keys[] = {"dbname", "application_name", "client_encoding", "options", NULL};
-    const char *values[] = {url, application_name ? application_name : "recon", "UTF8",
+    /*  connect_timeout comes first so URL can override it: without one a
+        host that drops packets stalls a daemon's loop for minutes.       */
+    const char *keys[] = {"connect_timeout", "dbname", "application_name", "client_encoding",
+                          "options", NULL};
+    const char *values[] = {"10", url, application_name ? application_name : "recon", "UTF8",
                             "-c TimeZone=UTC -c client_min_messages=warning", NULL};
     /*  expand_dbname=1 lets URL be a full connection string or URL.      */
     db->conn = PQconnectdbParams (keys, values, 1);

@@ -8,6 +8,7 @@
 #include "job.h"
 #include "recon/checkpoint.h"
 #include "recon/pg.h"
+#include "recon/timestamp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,21 @@ typedef struct {
     void *arg;
     recon_checkpoint_t *cp;
     char token[40]; /* the job's uuid: its name in Redis */
+    const worker_metrics_t *m;
+    int64_t orders_seen;  /* orders_done at the last batch (or the resume point) */
+    int64_t redis_failures_seen;
+    int64_t batch_start_ms;
 } s_batch_ctx_t;
+
+/*  Adds Redis failures since the last call to the metric.                 */
+static void
+s_count_redis (s_batch_ctx_t *ctx)
+{
+    int64_t now = recon_checkpoint_failures (ctx->cp);
+    if (ctx->m && now > ctx->redis_failures_seen)
+        recon_metric_inc (ctx->m->redis_errors, NULL, (double) (now - ctx->redis_failures_seen));
+    ctx->redis_failures_seen = now;
+}
 
 static void
 s_close (s_dbs_t *d)
@@ -120,16 +135,38 @@ s_resume_point (recon_checkpoint_t *cp, recon_db_t *db, const recon_job_lease_t 
     recon_job_progress_t mirror;
     if (cp && recon_checkpoint_load (cp, token, &mirror) == 1
         && mirror.orders_done > p->orders_done)
-        recon_log_kv (log, RECON_LOG_WARN, "redis.checkpoint_ahead", "job_id", id, NULL);
+        recon_log_kv (log, RECON_LOG_WARN, "redis.checkpoint_ahead", NULL);
     return 0;
+}
+
+/*  A batch committed (the reconciler reports every one but the last,
+    which ends the job, through s_on_batch; the last is counted on DONE).  */
+static void
+s_count_batch (s_batch_ctx_t *ctx, const recon_job_progress_t *progress)
+{
+    if (ctx->m) {
+        int64_t now = recon_clock_ms ();
+        recon_metric_inc (ctx->m->batches, NULL, 1);
+        recon_metric_observe (ctx->m->batch_seconds, NULL,
+                              (double) (now - ctx->batch_start_ms) / 1000.0);
+        ctx->batch_start_ms = now;
+        if (progress->orders_done > ctx->orders_seen)
+            recon_metric_inc (ctx->m->orders, NULL,
+                              (double) (progress->orders_done - ctx->orders_seen));
+        recon_metric_set (ctx->m->current_orders, NULL, (double) progress->orders_done);
+    }
+    ctx->orders_seen = progress->orders_done;
+    s_count_redis (ctx);
 }
 
 static int
 s_on_batch (void *arg, const recon_job_progress_t *progress)
 {
     s_batch_ctx_t *ctx = arg;
-    if (ctx->cp)
-        recon_checkpoint_save (ctx->cp, ctx->token, progress);
+    int saved = ctx->cp ? recon_checkpoint_save (ctx->cp, ctx->token, progress) : -1;
+    if (ctx->m && saved == 0)
+        recon_metric_inc (ctx->m->checkpoint_writes, NULL, 1);
+    s_count_batch (ctx, progress);
     worker_event_t ev = {WORKER_EV_PROGRESS, ctx->spec->job_id, ctx->spec->attempt, *progress, 0,
                          ""};
     if (ctx->report)
@@ -153,19 +190,19 @@ s_fill_spec (const recon_config_t *cfg, const recon_job_lease_t *w, recon_job_sp
 
 void
 worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lease_t *spec,
-                atomic_int *stop, worker_report_fn *report, void *arg, worker_event_t *final)
+                atomic_int *stop, worker_report_fn *report, void *arg,
+                const worker_metrics_t *metrics, worker_event_t *final)
 {
     memset (final, 0, sizeof *final);
     final->job_id = spec->job_id;
     final->attempt = spec->attempt;
     unsigned seed = (unsigned) (spec->job_id * 7919 + spec->attempt + (int64_t) time (NULL));
-    char job[24], err[512] = "";
-    snprintf (job, sizeof job, "%lld", (long long) spec->job_id);
+    char err[512] = "";
     s_dbs_t dbs = {0};
     recon_checkpoint_t *cp = recon_checkpoint_new (recon_config_get (cfg, "redis_url"), log);
     recon_job_spec_t rspec;
     s_fill_spec (cfg, spec, &rspec);
-    s_batch_ctx_t ctx = {spec, stop, report, arg, cp, ""};
+    s_batch_ctx_t ctx = {spec, stop, report, arg, cp, "", metrics, 0, 0, 0};
     int lost = 0, sql_failures = 0;
     for (;;) {
         if (atomic_load (stop)) {
@@ -173,8 +210,9 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
             break;
         }
         if (s_open (cfg, &dbs, err, sizeof err) < 0) {
-            recon_log_kv (log, RECON_LOG_WARN, "job.db_unavailable", "job_id", job, "error", err,
-                          NULL);
+            recon_log_kv (log, RECON_LOG_WARN, "job.db_unavailable", "error", err, NULL);
+            if (metrics)
+                recon_metric_inc (metrics->db_errors, NULL, 1);
             s_pause (stop, s_backoff_ms (++lost, &seed));
             continue;
         }
@@ -191,6 +229,10 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
             s_pause (stop, s_backoff_ms (++lost, &seed));
             continue;
         }
+        ctx.orders_seen = final->progress.orders_done;
+        ctx.batch_start_ms = recon_clock_ms ();
+        if (metrics)
+            recon_metric_set (metrics->current_orders, NULL, (double) ctx.orders_seen);
         int rc = recon_reconciler_run (r, &rspec, &final->progress, s_on_batch, &ctx);
         snprintf (err, sizeof err, "%s", recon_reconciler_errstr (r));
         char job_id[24];
@@ -199,6 +241,7 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
                       recon_reconciler_stream (r) ? "stream" : "lookup", NULL);
         recon_reconciler_destroy (&r);
         if (rc == RECON_JOB_DONE) {
+            s_count_batch (&ctx, &final->progress);
             final->type = WORKER_EV_DONE;
             if (cp)
                 recon_checkpoint_clear (cp, ctx.token);
@@ -222,9 +265,12 @@ worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lea
         /*  A lost connection (or a first SQL error): back off, rebuild,
             resume from the checkpoint. An SQL error is likely to repeat:
             retry it soon and give up soon, so the broker can move on.     */
-        recon_log_kv (log, RECON_LOG_WARN, "job.retry", "job_id", job, "error", err, NULL);
+        recon_log_kv (log, RECON_LOG_WARN, "job.retry", "error", err, NULL);
+        if (metrics)
+            recon_metric_inc (metrics->db_errors, NULL, 1);
         s_pause (stop, s_connected (&dbs) ? 200 * sql_failures : s_backoff_ms (++lost, &seed));
     }
     s_close (&dbs);
+    s_count_redis (&ctx);
     recon_checkpoint_destroy (&cp);
 }

@@ -7,7 +7,15 @@
 #include "recon/config.h"
 #include "recon/job.h"
 #include "recon/log.h"
+#include "recon/metrics.h"
 #include "recon/reconciler.h"
+
+/*  The families a job updates (owned by the worker's registry); a NULL
+    pointer to this struct means no metrics (--run).                        */
+typedef struct {
+    recon_metric_t *orders, *batches, *batch_seconds, *checkpoint_writes, *redis_errors,
+        *db_errors, *current_orders;
+} worker_metrics_t;
 
 typedef enum {
     WORKER_EV_PROGRESS, /* a batch committed */
@@ -35,6 +43,6 @@ typedef void (worker_report_fn) (void *arg, const worker_event_t *event);
     retried 3 times, then the job FAILED (retryable). Fills FINAL.          */
 void worker_run_job (const recon_config_t *cfg, recon_log_t *log, const recon_job_lease_t *spec,
                      atomic_int *stop, worker_report_fn *report, void *arg,
-                     worker_event_t *final);
+                     const worker_metrics_t *metrics, worker_event_t *final);
 
 #endif

@@ -5,11 +5,14 @@
     while the job runs in its own thread and reports over an inproc PAIR.
     A slow batch or a database outage therefore never silences the
     heartbeat, and SIGTERM is answered at the next batch boundary: finish
-    the batch, checkpoint, hand the job back, exit 0.                      */
+    the batch, checkpoint, hand the job back, exit 0. Metrics live in a
+    registry the job thread, this thread and the HTTP threads share.      */
 #include "job.h"
 #include "recon/config.h"
 #include "recon/job.h"
 #include "recon/log.h"
+#include "recon/metrics.h"
+#include "recon/ops.h"
 #include "recon/proto.h"
 #include "recon/run.h"
 #include "recon/timestamp.h"
@@ -28,11 +31,14 @@
 extern char **environ;
 
 static volatile sig_atomic_t s_signal;
+/*  --run has no main loop to relay the signal: the job watches this.      */
+static atomic_int s_run_stop;
 
 static void
 s_on_signal (int sig)
 {
     s_signal = sig;
+    atomic_store (&s_run_stop, 1); /* lock-free: async-signal-safe */
 }
 
 typedef struct {
@@ -52,6 +58,12 @@ typedef struct {
     recon_job_lease_t spec;
     atomic_int stop;
     int stopping;          /* SIGTERM: hand back and exit */
+    int broker_heard;      /* a message since the last (re)connect */
+    /* metrics and health */
+    recon_metrics_t *registry;
+    worker_metrics_t jm;   /* updated by the job thread */
+    recon_metric_t *jobs, *busy_gauge, *connected, *build_info;
+    recon_ops_t *ops;
 } s_worker_t;
 
 typedef struct {
@@ -72,8 +84,16 @@ s_usage (FILE *out)
              "RECON_REDIS_URL. SIGTERM or SIGINT: finish the current batch, checkpoint,\n"
              "hand the job back to the broker and exit 0.\n"
              "\n"
+             "HTTP on RECON_WORKER_HTTP (default off; e.g. 0.0.0.0:9465 in a container,\n"
+             "127.0.0.1:0 for any free port, logged as http.listening): GET /metrics,\n"
+             "/livez (alias /healthz: 503 when the main loop stalled for 30 s), /readyz\n"
+             "(200 while connected to a broker that answers, 503 otherwise and while\n"
+             "stopping). Not served with --run.\n"
+             "\n"
              "  --run RUN_ID   process the pending jobs of RUN_ID in this process, one\n"
-             "                 after another, without a broker (operations, tests)\n"
+             "                 after another, without a broker (operations, tests);\n"
+             "                 SIGTERM hands the current job back at a batch boundary\n"
+             "                 (exit 0), another --run resumes it\n"
              "  --id NAME      worker name in logs and leases (RECON_WORKER_ID)\n"
              "\n");
     recon_config_print_help (out);
@@ -109,7 +129,7 @@ s_job_thread (void *arg)
         for), because a fresh PAIR reconnecting to the same endpoint can
         race the old pipe's teardown and block forever.                    */
     worker_run_job (t->w->cfg, t->log, &t->w->spec, &t->w->stop, s_report, t->w->job_pair,
-                    &final);
+                    &t->w->jm, &final);
     zmq_send (t->w->job_pair, &final, sizeof final, 0);
     recon_log_destroy (&t->log);
     free (t);
@@ -143,11 +163,13 @@ s_start_job (s_worker_t *w, const recon_msg_t *m)
     if (!t)
         return -1;
     t->w = w;
-    char job[24], attempt[24];
+    char job[24], attempt[24], run[24];
     snprintf (job, sizeof job, "%lld", (long long) m->job_id);
     snprintf (attempt, sizeof attempt, "%lld", (long long) m->attempt);
+    snprintf (run, sizeof run, "%lld", (long long) m->run_id);
     t->log = s_new_log (w);
     if (t->log) {
+        recon_log_set_context (t->log, "run_id", run);
         recon_log_set_context (t->log, "job_id", job);
         recon_log_set_context (t->log, "attempt", attempt);
     }
@@ -157,6 +179,8 @@ s_start_job (s_worker_t *w, const recon_msg_t *m)
         return -1;
     }
     w->busy = 1;
+    recon_metric_set (w->busy_gauge, NULL, 1);
+    recon_log_set_context (w->log, "run_id", run);
     recon_log_set_context (w->log, "job_id", job);
     recon_log_kv (w->log, RECON_LOG_INFO, "job.started", "attempt", attempt, "range_lo",
                   m->range_lo, "range_hi", m->has_range_hi ? m->range_hi : NULL, NULL);
@@ -206,6 +230,7 @@ s_connect (s_worker_t *w)
     s_send_ready (w);
     w->broker_expiry = recon_clock_ms () + w->heartbeat_ms * w->liveness;
     w->next_heartbeat = recon_clock_ms () + w->heartbeat_ms;
+    w->broker_heard = 0;
     recon_log_kv (w->log, RECON_LOG_INFO, "broker.connecting", "endpoint", endpoint, NULL);
     return 0;
 }
@@ -233,7 +258,11 @@ s_job_ended (s_worker_t *w, const worker_event_t *ev)
     recon_log_kv (w->log, ev->type == WORKER_EV_DONE ? RECON_LOG_INFO : RECON_LOG_WARN,
                   "job.ended", "outcome", names[ev->type], "orders_done", done, "error",
                   *ev->error ? ev->error : NULL, NULL);
+    recon_log_set_context (w->log, "run_id", NULL);
     recon_log_set_context (w->log, "job_id", NULL);
+    recon_metric_inc (w->jobs, (const char *[]) {names[ev->type]}, 1);
+    recon_metric_set (w->busy_gauge, NULL, 0);
+    recon_metric_set (w->jm.current_orders, NULL, 0);
     if (ev->type == WORKER_EV_DONE)
         s_send_job_msg (w, RECON_CMD_DONE, ev);
     else if (ev->type == WORKER_EV_FAILED)
@@ -262,6 +291,7 @@ s_on_broker_message (s_worker_t *w)
     }
     w->broker_expiry = recon_clock_ms () + w->heartbeat_ms * w->liveness;
     w->reconnect_ms = 1000;
+    w->broker_heard = 1;
     switch (m.cmd) {
     case RECON_CMD_HEARTBEAT:
         break;
@@ -322,6 +352,20 @@ s_check_broker (s_worker_t *w)
     w->reconnect_ms = w->reconnect_ms * 2 > 32000 ? 32000 : w->reconnect_ms * 2;
     zmq_close (w->dealer);
     w->dealer = NULL;
+    w->broker_heard = 0;
+}
+
+/*  Ready while a broker answers and we are not stopping.                 */
+static void
+s_health (s_worker_t *w)
+{
+    int connected = w->dealer && w->broker_heard;
+    recon_metric_set (w->connected, NULL, connected);
+    recon_ops_beat (w->ops);
+    if (w->stopping)
+        recon_ops_set_ready (w->ops, 0, "shutting down");
+    else
+        recon_ops_set_ready (w->ops, connected, "no broker answers");
 }
 
 static int
@@ -332,7 +376,10 @@ s_serve (s_worker_t *w)
     for (;;) {
         if (s_signal && !w->stopping) {
             w->stopping = 1;
-            recon_log_kv (w->log, RECON_LOG_INFO, "worker.stopping", NULL);
+            s_health (w);
+            recon_log_kv (w->log, RECON_LOG_INFO, "worker.stopping", "signal",
+                          s_signal == SIGTERM ? "SIGTERM" : "SIGINT", "holding_job",
+                          w->busy ? "yes" : "no", NULL);
             if (!w->busy)
                 break;
             atomic_store (&w->stop, 1);
@@ -352,6 +399,7 @@ s_serve (s_worker_t *w)
             s_on_job_event (w);
         if (w->dealer)
             s_check_broker (w);
+        s_health (w);
     }
     if (w->dealer && !w->busy) {
         recon_msg_t m = {.cmd = RECON_CMD_DISCONNECT};
@@ -374,29 +422,33 @@ s_run_direct (s_worker_t *w, const char *run_id)
         return 3;
     }
     int rc = 0, claimed;
-    atomic_store (&w->stop, 0);
     /*  A day's lease: no broker renews it, and nobody else should take it. */
     while (!s_signal
            && (claimed = recon_job_claim (db, atoll (run_id), w->worker_id,
                                           24 * RECON_USEC_PER_HOUR, &w->spec)) == 1) {
         worker_event_t final;
-        worker_run_job (w->cfg, w->log, &w->spec, &w->stop, NULL, NULL, &final);
         char job[24], done[24];
         snprintf (job, sizeof job, "%lld", (long long) w->spec.job_id);
+        recon_log_set_context (w->log, "run_id", run_id);
+        recon_log_set_context (w->log, "job_id", job);
+        worker_run_job (w->cfg, w->log, &w->spec, &s_run_stop, NULL, NULL, NULL, &final);
         snprintf (done, sizeof done, "%lld", (long long) final.progress.orders_done);
         recon_log_kv (w->log, final.type == WORKER_EV_DONE ? RECON_LOG_INFO : RECON_LOG_ERROR,
-                      "job.ended", "job_id", job, "orders_done", done, "error",
+                      "job.ended", "orders_done", done, "error",
                       *final.error ? final.error : NULL, NULL);
+        recon_log_set_context (w->log, "job_id", NULL);
         if (final.type != WORKER_EV_DONE) {
             /*  Leave the row as the broker would: failed or handed back.  */
             recon_job_retry_t retry = {recon_config_get_duration_us (w->cfg, "retry_base"),
                                        recon_config_get_duration_us (w->cfg, "retry_cap")};
-            if (final.type == WORKER_EV_STOPPED)
+            rc = 3;
+            if (final.type == WORKER_EV_STOPPED) {
+                /*  SIGTERM at a batch boundary: a clean stop (exit 0).    */
                 recon_job_handback (db, final.job_id, final.attempt);
-            else if (final.type == WORKER_EV_FAILED)
+                rc = s_signal ? 0 : 3;
+            } else if (final.type == WORKER_EV_FAILED)
                 recon_job_fail (db, final.job_id, final.attempt, final.error, final.retryable,
                                 &retry, NULL);
-            rc = 3;
             break;
         }
     }
@@ -411,6 +463,73 @@ s_run_direct (s_worker_t *w, const char *run_id)
                       NULL);
     recon_db_destroy (&db);
     return rc;
+}
+
+/* ---- metrics and health ---------------------------------------------------- */
+
+static const double s_batch_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+static int
+s_metrics_new (s_worker_t *w)
+{
+    recon_metrics_t *r = w->registry = recon_metrics_new ();
+    if (!r)
+        return -1;
+    worker_metrics_t *m = &w->jm;
+    w->build_info = recon_metrics_gauge (r, "recon_build_info",
+        "Always 1; the version of the running recon-worker.", "version");
+    w->connected = recon_metrics_gauge (r, "recon_worker_broker_connected",
+        "1 while a broker answers this worker (what /readyz reports).", NULL);
+    w->busy_gauge = recon_metrics_gauge (r, "recon_worker_busy",
+        "1 while this worker holds a job.", NULL);
+    m->current_orders = recon_metrics_gauge (r, "recon_worker_job_orders_done",
+        "Orders done so far in the job this worker holds (0 when idle).", NULL);
+    w->jobs = recon_metrics_counter (r, "recon_worker_jobs_total",
+        "Jobs this worker ended, by outcome: done, stopped (handed back or cancelled), "
+        "fenced (no longer ours), failed.", "outcome");
+    m->orders = recon_metrics_counter (r, "recon_worker_orders_processed_total",
+        "Orders this worker reconciled and committed.", NULL);
+    m->batches = recon_metrics_counter (r, "recon_worker_batches_total",
+        "Batches this worker committed.", NULL);
+    m->batch_seconds = recon_metrics_histogram (r, "recon_worker_batch_duration_seconds",
+        "Time to read, classify and commit one batch.", NULL, s_batch_bounds,
+        (int) (sizeof s_batch_bounds / sizeof *s_batch_bounds));
+    m->checkpoint_writes = recon_metrics_counter (r, "recon_worker_checkpoint_writes_total",
+        "Progress checkpoints mirrored to Redis.", NULL);
+    m->redis_errors = recon_metrics_counter (r, "recon_worker_redis_errors_total",
+        "Failed Redis connections or commands (checkpoints are hints: work goes on).", NULL);
+    m->db_errors = recon_metrics_counter (r, "recon_worker_db_errors_total",
+        "Lost PostgreSQL connections or failed batches, each retried.", NULL);
+    if (!w->build_info || !w->connected || !w->busy_gauge || !m->current_orders || !w->jobs
+        || !m->orders || !m->batches || !m->batch_seconds || !m->checkpoint_writes
+        || !m->redis_errors || !m->db_errors)
+        return -1;
+    recon_metric_set (w->build_info, (const char *[]) {RECON_VERSION}, 1);
+    static const char *outcomes[] = {"done", "stopped", "fenced", "failed"};
+    for (int i = 0; i < 4; i++)
+        recon_metric_inc (w->jobs, (const char *[]) {outcomes[i]}, 0);
+    return 0;
+}
+
+/*  Starts the HTTP endpoint unless it is off. 0, or -1 (logged).          */
+static int
+s_ops_start (s_worker_t *w)
+{
+    const char *listen = recon_config_get (w->cfg, "worker_http");
+    if (recon_ops_disabled (listen))
+        return 0;
+    char err[300], port[16];
+    recon_ops_options_t o = {.listen = listen, .metrics = w->registry, .stall_ms = 30000};
+    w->ops = recon_ops_new (&o, err, sizeof err);
+    if (!w->ops) {
+        recon_log_kv (w->log, RECON_LOG_ERROR, "http.failed", "listen", listen, "error", err,
+                      NULL);
+        return -1;
+    }
+    snprintf (port, sizeof port, "%d", recon_ops_port (w->ops));
+    recon_log_kv (w->log, RECON_LOG_INFO, "http.listening", "listen", listen, "port", port,
+                  NULL);
+    return 0;
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -495,9 +614,14 @@ main (int argc, char **argv)
     if (!w.pair || !w.job_pair || zmq_bind (w.pair, "inproc://recon-worker-job") < 0
         || zmq_connect (w.job_pair, "inproc://recon-worker-job") < 0)
         goto done;
+    if (s_metrics_new (&w) < 0 || s_ops_start (&w) < 0) {
+        rc = 3;
+        goto done;
+    }
     recon_log_kv (w.log, RECON_LOG_INFO, "worker.started", "version", RECON_VERSION, NULL);
     rc = s_serve (&w);
 done:
+    recon_ops_destroy (&w.ops);
     if (w.dealer)
         zmq_close (w.dealer);
     if (w.pair)
@@ -506,6 +630,7 @@ done:
         zmq_close (w.job_pair);
     if (w.zctx)
         zmq_ctx_term (w.zctx);
+    recon_metrics_destroy (&w.registry);
     recon_log_destroy (&w.log);
     recon_config_destroy (&w.cfg);
     return rc;

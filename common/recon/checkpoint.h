@@ -33,4 +33,9 @@ int recon_checkpoint_save (recon_checkpoint_t *cp, const char *token,
 /*  Forgets it (the job is finished). 0 or -1.                              */
 int recon_checkpoint_clear (recon_checkpoint_t *cp, const char *token);
 
+/*  How many Redis operations or connection attempts failed since CP was
+    created (those skipped while backing off after a failure not counted).
+    0 for NULL.                                                              */
+int64_t recon_checkpoint_failures (const recon_checkpoint_t *cp);
+
 #endif

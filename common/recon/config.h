@@ -30,7 +30,8 @@ int recon_config_load_file (recon_config_t *cfg, const char *path);
 
 /*  Applies every RECON_* variable of ENVP (NULL-terminated, like environ).
     RECON_CONFIG (the file path) and variables reserved for the tooling
-    (RECON_TEST_*, RECON_SANDBOX_*, RECON_PG_BINDIR) are not settings and
+    (RECON_TEST_*, RECON_SANDBOX_*, RECON_PG_BINDIR, and RECON_ENTRYPOINT_*
+    for the container entry point) are not settings and
     are skipped; any other unknown RECON_ name is an error, so a typo is not
     silently ignored. Returns 0 or -1 with errstr.                          */
 int recon_config_load_env (recon_config_t *cfg, char *const *envp);

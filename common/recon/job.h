@@ -51,7 +51,7 @@ int recon_job_fail (recon_db_t *db, int64_t job_id, int64_t attempt, const char 
 
 /*  Fails every running job whose lease has expired (its worker vanished
     while we were not watching, e.g. across a broker restart). Returns how
-    many, or -1.                                                             */
-int recon_job_expire_leases (recon_db_t *db, const recon_job_retry_t *retry);
+    many, or -1; *DEAD (may be NULL) gets how many of them are now dead.    */
+int recon_job_expire_leases (recon_db_t *db, const recon_job_retry_t *retry, int *dead);
 
 #endif

@@ -114,6 +114,7 @@ check "separate ledger database: queue equals ground truth" cmp -s "$work/expect
 newdb "cl_b_$$"; B=$url
 load || { echo "FAIL load"; exit 1; }
 export RECON_BROKER_ENDPOINT="ipc://$work/broker.sock"
+export RECON_BROKER_HTTP=127.0.0.1:0 # never the default port: other tests may run
 RECON_DATABASE_URL="$B" $BROKER 2>"$work/broker.log" & pids+=($!); bpid=$!
 for i in 1 2; do
     RECON_DATABASE_URL="$B" $WORKER --id "w$i" 2>"$work/worker$i.log" & pids+=($!)

@@ -13,8 +13,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -153,6 +156,89 @@ s_meta (const char *dir, const char *key, char *out, size_t size)
     snprintf (out, size, "%.*s", (int) (strchr (p, '"') - p), p);
 }
 
+/*  GET PATH from 127.0.0.1:PORT; the status (0 when nothing answers) and
+    the body in BODY.                                                      */
+static int
+s_http_get (int port, const char *path, char *body, size_t size)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
+    inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+    body[0] = '\0';
+    if (fd < 0 || connect (fd, (struct sockaddr *) &a, sizeof a) < 0) {
+        if (fd >= 0)
+            close (fd);
+        return 0;
+    }
+    char req[300], buf[65536];
+    snprintf (req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    if (write (fd, req, strlen (req)) != (ssize_t) strlen (req)) {
+        close (fd);
+        return 0;
+    }
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read (fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t) n;
+    buf[len] = '\0';
+    close (fd);
+    int status = 0;
+    sscanf (buf, "HTTP/1.%*d %d", &status);
+    const char *start = strstr (buf, "\r\n\r\n");
+    snprintf (body, size, "%s", start ? start + 4 : "");
+    return status;
+}
+
+/*  Polls PATH until it answers STATUS; fails after TIMEOUT_MS.           */
+static void
+s_wait_status (int port, const char *path, int status, long timeout_ms, char *body, size_t size)
+{
+    int got = 0;
+    for (long t = 0; t < timeout_ms; t += 100) {
+        if ((got = s_http_get (port, path, body, size)) == status)
+            return;
+        s_sleep_ms (100);
+    }
+    fail_msg ("%s on port %d answered %d, not %d, for %ld ms", path, port, got, status,
+              timeout_ms);
+}
+
+/*  The port of the Nth (0-based) "http.listening" line in LOG, waiting
+    for it up to 10 s.                                                     */
+static int
+s_http_port (const char *log, int nth)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        FILE *f = fopen (log, "r");
+        char line[2048];
+        int seen = 0, port = 0;
+        while (f && fgets (line, sizeof line, f)) {
+            const char *p = strstr (line, "http.listening");
+            if (p && (p = strstr (p, " port=")) && seen++ == nth)
+                port = atoi (p + 6);
+        }
+        if (f)
+            fclose (f);
+        if (port > 0)
+            return port;
+        s_sleep_ms (100);
+    }
+    fail_msg ("no http.listening line %d in %s", nth, log);
+    return 0;
+}
+
+/*  The value of the series NAME (exact, with its labels) in metrics TEXT. */
+static double
+s_metric (const char *text, const char *name)
+{
+    size_t n = strlen (name);
+    for (const char *p = text; p && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
+        if (strncmp (p, name, n) == 0 && p[n] == ' ')
+            return strtod (p + n + 1, NULL);
+    fail_msg ("no series %s in the metrics", name);
+    return 0;
+}
+
 /* ---- one data set, imported once into a template database --------------- */
 
 /*  The binaries under test, from the command line (set once in main).   */
@@ -240,6 +326,9 @@ s_env_vars (s_case_t *c, char vars[][800], const char **list)
     snprintf (vars[n++], 800, "RECON_RETRY_BASE=50ms");
     snprintf (vars[n++], 800, "RECON_BATCH_SIZE=40");
     snprintf (vars[n++], 800, "RECON_MAX_ATTEMPTS=3");
+    /*  Endpoints on, on ports the kernel picks: they must survive faults. */
+    snprintf (vars[n++], 800, "RECON_BROKER_HTTP=127.0.0.1:0");
+    snprintf (vars[n++], 800, "RECON_WORKER_HTTP=127.0.0.1:0");
     for (int i = 0; i < n; i++)
         list[i] = vars[i];
     list[n] = c->extra_env;
@@ -361,18 +450,27 @@ s_wait_end (s_case_t *c, char *state)
     fail_msg ("run %ld did not end", c->run_id);
 }
 
+/*  SIGTERM to every process still running; each must exit 0.              */
 static void
 s_case_stop (s_case_t *c)
 {
+    int worker_rc[S_MAX_PROCS] = {0}, broker_rc = 0;
     for (int i = 0; i < c->nworkers; i++)
         if (c->workers[i] > 0) {
             kill (c->workers[i], SIGTERM);
-            s_wait_exit (c->workers[i]);
+            worker_rc[i] = s_wait_exit (c->workers[i]);
+            c->workers[i] = -1;
         }
     if (c->broker > 0) {
         kill (c->broker, SIGTERM);
-        s_wait_exit (c->broker);
+        broker_rc = s_wait_exit (c->broker);
+        c->broker = -1;
     }
+    for (int i = 0; i < c->nworkers; i++)
+        if (worker_rc[i] != 0)
+            fail_msg ("%s: worker %d exited %d on SIGTERM", c->db, i, worker_rc[i]);
+    if (broker_rc != 0)
+        fail_msg ("%s: broker exited %d on SIGTERM", c->db, broker_rc);
 }
 
 /*  What a clean run gives, exactly.                                        */
@@ -512,16 +610,70 @@ test_sigterm_hands_back_without_spending (void **state)
     s_case_t c;
     s_case_start (*state, &c, "f_sigterm", NULL);
     s_wait_progress (&c, 3000);
+    char log[700], cmd[800], body[65536];
+    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
+    int port = s_http_port (log, 0);
     kill (c.workers[0], SIGTERM);
     assert_int_equal (s_wait_exit (c.workers[0]), 0);
     c.workers[0] = -1;
+    /*  The broker counted the handback (its own counter, no database).    */
+    assert_int_equal (s_http_get (port, "/metrics", body, sizeof body), 200);
+    assert_true (s_metric (body, "recon_jobs_handed_back_total") == 1);
+    assert_true (s_metric (body, "recon_jobs_retried_total") == 0);
     s_assert_clean_result (&c);
-    char log[700], cmd[800];
-    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
     snprintf (cmd, sizeof cmd, "grep -q 'job.handed_back.*worker_id=w0' %s", log);
     assert_int_equal (system (cmd), 0);
     /*  A handback spends no attempt.                                       */
     assert_int_equal (s_scalar (c.url, "SELECT sum(failures) FROM recon.jobs"), 0);
+}
+
+/*  /readyz follows the broker's own PostgreSQL connection; /livez and
+    /metrics keep answering; workers stay ready (they need the broker). */
+static void
+test_readyz_follows_postgres (void **state)
+{
+    s_env_t *env = *state;
+    s_case_t c;
+    s_case_begin (env, &c, "f_ready", NULL);
+    char blog[700], wlog[700], body[65536];
+    snprintf (blog, sizeof blog, "%s/%s.broker.log", env->dir, c.db);
+    snprintf (wlog, sizeof wlog, "%s/%s.worker.log", env->dir, c.db);
+    int bport = s_http_port (blog, 0);
+    int wports[2] = {s_http_port (wlog, 0), s_http_port (wlog, 1)};
+    s_wait_status (bport, "/readyz", 200, 5000, body, sizeof body);
+    for (int i = 0; i < 2; i++) {
+        s_wait_status (wports[i], "/readyz", 200, 5000, body, sizeof body);
+        assert_int_equal (s_http_get (wports[i], "/livez", body, sizeof body), 200);
+        assert_int_equal (s_http_get (wports[i], "/metrics", body, sizeof body), 200);
+        assert_true (s_metric (body, "recon_worker_busy") == 0);
+        assert_true (s_metric (body, "recon_worker_broker_connected") == 1);
+    }
+    assert_int_equal (s_http_get (bport, "/metrics", body, sizeof body), 200);
+    assert_true (s_metric (body, "recon_workers{state=\"idle\"}") == 2);
+    assert_true (s_metric (body, "recon_metrics_db_up") == 1);
+
+    assert_int_equal (recon_sandbox_stop_postgres (env->sb), 0);
+    s_wait_status (bport, "/readyz", 503, 10000, body, sizeof body);
+    assert_non_null (strstr (body, "PostgreSQL unreachable"));
+    assert_int_equal (s_http_get (bport, "/livez", body, sizeof body), 200);
+    assert_int_equal (s_http_get (bport, "/healthz", body, sizeof body), 200);
+    s_sleep_ms (5200); /* past the metrics cache: the scrape tries the database */
+    assert_int_equal (s_http_get (bport, "/metrics", body, sizeof body), 200);
+    assert_true (s_metric (body, "recon_broker_db_up") == 0);
+    assert_true (s_metric (body, "recon_metrics_db_up") == 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (s_http_get (wports[i], "/readyz", body, sizeof body), 200);
+
+    assert_int_equal (recon_sandbox_start_postgres (env->sb), 0);
+    /*  The broker reconnects with backoff (at most ~2x the outage here). */
+    s_wait_status (bport, "/readyz", 200, 30000, body, sizeof body);
+    s_sleep_ms (5200);
+    assert_int_equal (s_http_get (bport, "/metrics", body, sizeof body), 200);
+    assert_true (s_metric (body, "recon_broker_db_up") == 1);
+    assert_true (s_metric (body, "recon_metrics_db_up") == 1);
+    /*  And it still works: a run goes through.                           */
+    s_start_run (&c);
+    s_assert_clean_result (&c);
 }
 
 static void
@@ -694,6 +846,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_redis_killed_then_flushed),
         cmocka_unit_test (test_postgres_restarted_mid_run),
         cmocka_unit_test (test_sigterm_hands_back_without_spending),
+        cmocka_unit_test (test_readyz_follows_postgres),
         cmocka_unit_test (test_poison_job_ends_dead),
         cmocka_unit_test (test_cancel_running_run),
         cmocka_unit_test (test_broker_schedule_is_unique),

@@ -71,6 +71,25 @@ test_file (void **state)
 }
 
 static void
+test_listen_settings (void **state)
+{
+    (void) state;
+    recon_config_t *cfg = recon_config_new ();
+    assert_string_equal (recon_config_get (cfg, "broker_http"), "127.0.0.1:9464");
+    assert_string_equal (recon_config_get (cfg, "worker_http"), "off");
+    const char *good[] = {"0.0.0.0:9464", "[::]:9465", "127.0.0.1:0", "off", ""};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal (recon_config_set (cfg, "worker_http", good[i], "test"), 0);
+    const char *bad[] = {"localhost:9464", "9464", "0.0.0.0:99999", "on"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal (recon_config_set (cfg, "broker_http", bad[i], "RECON_BROKER_HTTP"), -1);
+        assert_non_null (strstr (recon_config_errstr (cfg), "RECON_BROKER_HTTP"));
+        assert_non_null (strstr (recon_config_errstr (cfg), "IPv4:port"));
+    }
+    recon_config_destroy (&cfg);
+}
+
+static void
 test_file_errors_name_line (void **state)
 {
     (void) state;
@@ -109,7 +128,8 @@ test_env (void **state)
     recon_config_t *cfg = recon_config_new ();
     assert_int_equal (recon_config_load_file (cfg, path), 0);
     char *envp[] = {"PATH=/bin", "RECON_GRACE_LEDGER=6h", "RECON_CONFIG=/x",
-                    "RECON_TEST_ANYTHING=1", "RECON_SANDBOX_DIR=/tmp/x", "NOT_RECON_X=1", NULL};
+                    "RECON_TEST_ANYTHING=1", "RECON_SANDBOX_DIR=/tmp/x", "NOT_RECON_X=1",
+                    "RECON_ENTRYPOINT_WAIT=5", NULL};
     assert_int_equal (recon_config_load_env (cfg, envp), 0);
     /*  The environment overrides the file; the file still beats defaults. */
     assert_true (recon_config_get_duration_us (cfg, "grace_ledger") == 6 * RECON_USEC_PER_HOUR);
@@ -164,6 +184,7 @@ main (void)
         cmocka_unit_test (test_file),
         cmocka_unit_test (test_file_errors_name_line),
         cmocka_unit_test (test_env),
+        cmocka_unit_test (test_listen_settings),
         cmocka_unit_test (test_env_errors),
         cmocka_unit_test (test_help_lists_every_setting),
     };
