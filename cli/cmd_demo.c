@@ -384,8 +384,11 @@ s_write_late_data (s_demo_t *d, recon_db_t *db, const char *dir, char paths[3][4
     }
     PQclear (late);
     PQclear (stuck);
-    if ((led && fclose (led) != 0) | (ful && fclose (ful) != 0) | (pro && fclose (pro) != 0))
-        rc = -1;
+    /*  Close all three whatever happens; any failed close is a failure.  */
+    FILE *files[] = { led, ful, pro };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (files[i] && fclose (files[i]) != 0)
+            rc = -1;
     return rc;
 }
 
