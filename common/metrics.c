@@ -101,6 +101,9 @@ recon_metrics_destroy (recon_metrics_t **p)
     *p = NULL;
 }
 
+/*  Only asserts call it: names are compile-time constants (programmer
+    errors), so release builds (NDEBUG) do not check them.                */
+#ifndef NDEBUG
 static int
 s_valid_name (const char *name, int colon_ok)
 {
@@ -112,6 +115,7 @@ s_valid_name (const char *name, int colon_ok)
             return 0;
     return 1;
 }
+#endif
 
 /*  Splits "a,b" into M's label names. 0, or -1 on OOM.                    */
 static int
