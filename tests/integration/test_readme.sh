@@ -24,6 +24,7 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/lib.sh"
 : "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
+sandbox_url=$RECON_DATABASE_URL
 
 export PATH="$B/cli:$B/broker:$B/worker:$B/web:$PATH"
 
@@ -197,6 +198,17 @@ if one '^\./dev demo$'; then
     check "README: ./dev demo exits 0" test $rc -eq 0
     check "demo prints the queue summary" has "$out" "worst"
     check "demo shows the next night" has "$out" "next night"
+fi
+
+# ./dev bench = an optimised build + tests/bench/bench.sh under a sandbox;
+# the script itself runs here, on this build, small, and must find recon's
+# queue equal to the ground truth.
+if one '^\./dev bench$'; then
+    check "./dev bench runs tests/bench/bench.sh" grep -q 'tests/bench/bench.sh build-release' "$SRC/dev"
+    run env -u RECON_BROKER_ENDPOINT RECON_DATABASE_URL="$sandbox_url" "$SRC/tests/bench/bench.sh" "$B" 3000
+    check "bench.sh exits 0" test $rc -eq 0
+    check "bench prints the read floor" has "$out" "read floor"
+    check "bench: recon is correct with 1 and 2 workers" test "$(grep -c 'correct: yes' <<<"$out")" -eq 2
 fi
 
 for c in "${cmds[@]}"; do
