@@ -393,6 +393,20 @@ s_run (s_job_t *job)
     return s_finish (job);
 }
 
+/*  New events sit in BRIN ranges that are not summarised yet, and an
+    unsummarised range matches every window: summarise them now, so the
+    next run's window lookup skips what it should. Best effort, after the
+    import committed: without the right (owner) it is autovacuum's job
+    (autosummarize), and the import is not the worse for it.              */
+static void
+s_summarize_brin (recon_db_t *db)
+{
+    PGresult *r = PQexec (recon_db_conn (db),
+        "SELECT brin_summarize_new_values('recon.processor_events_occurred_brin'::regclass), "
+        "       brin_summarize_new_values('recon.processor_events_imported_brin'::regclass)");
+    PQclear (r);
+}
+
 int
 recon_import_file (recon_db_t *db, const recon_import_options_t *opt, const char *path,
                    recon_import_result_t *result)
@@ -424,6 +438,8 @@ recon_import_file (recon_db_t *db, const recon_import_options_t *opt, const char
         goto done;
     }
     rc = s_run (&job);
+    if (rc == 0 && opt->source == RECON_IMPORT_PROCESSOR)
+        s_summarize_brin (db);
     if (rc < 0) {
         /*  Keep the first error: the rollback must not overwrite it.      */
         PQclear (PQexec (recon_db_conn (db), "ROLLBACK"));
