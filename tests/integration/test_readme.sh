@@ -112,8 +112,10 @@ if one '^recon-broker & recon-worker'; then
     check "README: $cmd starts 3 processes" test ${#cluster[@]} -eq 3
 else check "README shows a local cluster" false; fi
 
-# The README's run ids are 42 and up: start the sequence there.
+# The README's run ids are 42 and up, its mismatch ids 1042 and up: start
+# the sequences there.
 q "SELECT setval('recon.runs_run_id_seq', 40)" >/dev/null
+q "SELECT setval('recon.mismatches_mismatch_id_seq', 1000)" >/dev/null
 if one '^recon run --from 2026-11-01 --to 2026-11-08'; then
     # The generated window is the last four days; the README's dates are
     # an example, so the same command runs over the data's own window.
@@ -123,6 +125,17 @@ if one '^recon run --from 2026-11-01 --to 2026-11-08'; then
     check "run 41 succeeded" test "$(q 'SELECT state FROM recon.runs WHERE run_id = 41')" = succeeded
     check "run 41 flagged mismatches" test "$(q 'SELECT count(*) > 0 FROM recon.mismatches')" = t
 else check "README shows recon run --wait" false; fi
+
+# Finance's queue commands, in the README's order, on what run 41 found.
+if claim '^recon queue '; then
+    for cmd in "${matched[@]}"; do
+        readme_run "$cmd"
+        check "README: $cmd (exit 0)" test $rc -eq 0
+    done
+    check "1042 went claimed, resolved, reopened" test "$(q "SELECT string_agg(action, ',' ORDER BY history_id) FROM recon.mismatch_history WHERE mismatch_id = 1042")" = "opened,claimed,resolved,reopened"
+    check "1043 is snoozed with a note" test "$(q "SELECT status FROM recon.mismatches WHERE mismatch_id = 1043")" = snoozed
+    check "queue.csv has every item" test "$(grep -c '^[0-9]' "$work/files/queue.csv")" -eq "$(q 'SELECT count(*) FROM recon.mismatches')"
+else check "README shows recon queue" false; fi
 
 # Workers stop (SIGTERM, as an SRE scales down); the broker stays, so the
 # scheduler's run waits — and is the one the README shows and cancels.
