@@ -38,6 +38,7 @@ int cli_demo (cli_t *cli, int argc, char **argv);
 int cli_config (cli_t *cli, int argc, char **argv);
 int cli_states (cli_t *cli, int argc, char **argv);
 int cli_queue (cli_t *cli, int argc, char **argv);
+int cli_users (cli_t *cli, int argc, char **argv);
 
 /*  Follows run RUN_ID to its end (progress bar on a terminal, lines
     otherwise), prints a summary line, and returns the exit code of

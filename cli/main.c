@@ -29,6 +29,7 @@ static const cli_command_t s_commands[] = {
     {"run", cli_run, "start a reconciliation run (--wait to follow it)"},
     {"runs", cli_run, "list, show or cancel runs"},
     {"queue", cli_queue, "the mismatch queue: list, show, claim, resolve, snooze, note, reopen, export"},
+    {"users", cli_users, "users of recon-web: add, passwd, disable, list"},
     {"demo", cli_demo, "the whole loop on embedded defaults, in a throw-away sandbox"},
     {"sandbox", cli_sandbox, "run a throw-away PostgreSQL + Redis (and a command inside it)"},
     {"states", cli_states, "every order state and mismatch kind, with example sentences"},

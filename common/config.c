@@ -67,6 +67,13 @@ static const s_setting_t s_settings[] = {
      "recon-broker's /metrics /livez /readyz (IP:port, [IPv6]:port; off)"},
     {"worker_http", S_LISTEN, "off",
      "recon-worker's /metrics /livez /readyz (IP:port; port 0 picks one; off)"},
+    {"web_listen", S_LISTEN, "127.0.0.1:8080",
+     "recon-web's address (IP:port, [IPv6]:port; port 0 picks one)"},
+    {"web_session", S_DURATION, "12h", "how long a recon-web sign-in lasts"},
+    {"web_secure_cookie", S_INT, "0",
+     "1: session cookies only over HTTPS (set it behind a TLS proxy)"},
+    {"web_trusted_header", S_STR, "",
+     "trusted-proxy mode: the request header naming the signed-in user (off when empty)"},
 };
 
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])

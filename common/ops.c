@@ -35,9 +35,8 @@ recon_ops_disabled (const char *listen)
     return !listen || !*listen || strcmp (listen, "off") == 0;
 }
 
-/*  LISTEN into SS. 0 or -1 with ERR.                                      */
-static int
-s_address (const char *listen, struct sockaddr_storage *ss, char *err, size_t size)
+int
+recon_ops_sockaddr (const char *listen, struct sockaddr_storage *ss, char *err, size_t size)
 {
     memset (ss, 0, sizeof *ss);
     char host[64];
@@ -88,7 +87,7 @@ int
 recon_ops_parse (const char *listen, char *err, size_t size)
 {
     struct sockaddr_storage ss;
-    return s_address (listen, &ss, err, size);
+    return recon_ops_sockaddr (listen, &ss, err, size);
 }
 
 static enum MHD_Result
@@ -164,7 +163,7 @@ recon_ops_t *
 recon_ops_new (const recon_ops_options_t *o, char *err, size_t size)
 {
     struct sockaddr_storage ss;
-    if (s_address (o->listen, &ss, err, size) < 0)
+    if (recon_ops_sockaddr (o->listen, &ss, err, size) < 0)
         return NULL;
     recon_ops_t *ops = calloc (1, sizeof *ops);
     if (!ops) {

@@ -31,6 +31,11 @@ typedef struct {
 /*  1 when LISTEN turns the endpoint off ("" or "off"), else 0.            */
 int recon_ops_disabled (const char *listen);
 
+/*  LISTEN ("IPv4:port", "[IPv6]:port") into SS, for any HTTP server of
+    ours (recon-web uses it too). 0, or -1 with the reason in ERR.          */
+struct sockaddr_storage;
+int recon_ops_sockaddr (const char *listen, struct sockaddr_storage *ss, char *err, size_t size);
+
 /*  Checks LISTEN's form without binding. 0, or -1 with the reason in ERR. */
 int recon_ops_parse (const char *listen, char *err, size_t size);
 
