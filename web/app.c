@@ -340,6 +340,8 @@ s_chart (web_buf_t *b, recon_db_t *db)
     PQclear (r);
 }
 
+/*  Open count and money at stake by severity: one row per severity, the
+    amounts per currency side by side (no exchange rates, so no total).   */
 static void
 s_summary (web_buf_t *b, recon_db_t *db)
 {
@@ -351,18 +353,26 @@ s_summary (web_buf_t *b, recon_db_t *db)
     for (int i = 0; i < PQntuples (t); i++)
         total += atoll (PQgetvalue (t, i, 2));
     web_printf (b, "<section class=\"card summary\" aria-label=\"Summary\"><h2>%lld open</h2>"
-                   "<table><thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Currency</th>"
-                   "<th scope=\"col\" class=\"n\">Open</th><th scope=\"col\" class=\"n\">At stake</th>"
+                   "<table><thead><tr><th scope=\"col\">Severity</th>"
+                   "<th scope=\"col\" class=\"n\">Open</th><th scope=\"col\">At stake</th>"
                    "</tr></thead><tbody>", total);
-    for (int i = 0; i < PQntuples (t); i++) {
-        char money[64];
-        s_money (money, sizeof money, PQgetvalue (t, i, 3), PQgetvalue (t, i, 1));
-        web_printf (b, "<tr><td><span class=\"sev %s\">%s</span></td><td>", PQgetvalue (t, i, 0),
-                    PQgetvalue (t, i, 0));
-        web_esc (b, PQgetvalue (t, i, 1));
-        web_printf (b, "</td><td class=\"n\">%s</td><td class=\"n\">", PQgetvalue (t, i, 2));
-        web_esc (b, money);
+    for (int i = 0; i < PQntuples (t);) {
+        const char *sev = PQgetvalue (t, i, 0);
+        long long n = 0;
+        int j;
+        for (j = i; j < PQntuples (t) && strcmp (PQgetvalue (t, j, 0), sev) == 0; j++)
+            n += atoll (PQgetvalue (t, j, 2));
+        web_printf (b, "<tr><td><span class=\"sev %s\">%s</span></td><td class=\"n\">%lld</td>"
+                       "<td class=\"amounts\">", sev, sev, n);
+        for (int k = i; k < j; k++) {
+            char money[64];
+            s_money (money, sizeof money, PQgetvalue (t, k, 3), PQgetvalue (t, k, 1));
+            web_printf (b, "<span>");
+            web_esc (b, money);
+            web_printf (b, "</span> ");
+        }
         web_printf (b, "</td></tr>");
+        i = j;
     }
     web_printf (b, "</tbody></table></section>");
     PQclear (t);
