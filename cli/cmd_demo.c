@@ -7,6 +7,7 @@
     real broker and workers over ZeroMQ — the demo only wires them up and
     stops every process it started, on success, failure or Ctrl-C.        */
 #include "cli.h"
+#include "recon/users.h"
 #include "recon/classify.h"
 #include "recon/import.h"
 #include "recon/migrate.h"
@@ -18,7 +19,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sodium.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +37,14 @@ typedef struct {
     long orders;
     long seed;
     int keep;
+    int serve;   /* leave recon-web serving until Ctrl-C (default) */
 } s_options_t;
 
 typedef struct {
     cli_t *cli;
     recon_sandbox_t *sb;
     char data[4200];
-    pid_t broker, workers[S_WORKERS];
+    pid_t broker, workers[S_WORKERS], web;
     int64_t night_end;            /* end of night 1's window, µs */
 } s_demo_t;
 
@@ -46,7 +52,7 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-             "usage: recon demo [--orders N] [--seed S] [--keep]\n"
+             "usage: recon demo [--orders N] [--seed S] [--keep] [--no-serve]\n"
              "\n"
              "The whole loop on embedded defaults, touching no configured database:\n"
              "  1. starts a throw-away PostgreSQL and Redis under a temporary directory\n"
@@ -64,8 +70,11 @@ s_usage (FILE *out)
              "     next day's window, showing the items that resolved themselves and\n"
              "     the new one, from their history\n"
              "  8. prints the queue again\n"
+             "  9. starts recon-web and prints its address and the demo user's name and\n"
+             "     password: the queue, worst first, in a browser; serves until Ctrl-C\n"
              "Everything it started stops at the end, on success, failure or Ctrl-C.\n"
-             "  --keep   keep the sandbox, broker and workers up until Ctrl-C\n");
+             "  --keep      also print the settings to explore the sandbox with recon / psql\n"
+             "  --no-serve  stop after step 8 (scripts, CI)\n");
 }
 
 static int
@@ -75,12 +84,14 @@ s_parse (int argc, char **argv, s_options_t *o)
         {"orders", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},
         {"keep", no_argument, NULL, 'k'},
+        {"no-serve", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     o->orders = 100000;
     o->seed = 42;
     o->keep = 0;
+    o->serve = 1;
     int c;
     char *end;
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
@@ -100,6 +111,7 @@ s_parse (int argc, char **argv, s_options_t *o)
             }
             break;
         case 'k': o->keep = 1; break;
+        case 'S': o->serve = 0; break;
         case 'h': s_usage (stdout); return -1;
         default: s_usage (stderr); return CLI_EXIT_USAGE;
         }
@@ -169,8 +181,9 @@ s_import (s_demo_t *d, recon_db_t *db)
     return 0;
 }
 
+/*  Starts NAME [FLAG VALUE] with its output in LOG under the sandbox.    */
 static pid_t
-s_spawn (s_demo_t *d, const char *name, const char *id, const char *log)
+s_spawn (s_demo_t *d, const char *name, const char *flag, const char *value, const char *log)
 {
     char prog[4096], path[4300];
     cli_find_program (d->cli, name, prog, sizeof prog);
@@ -185,8 +198,8 @@ s_spawn (s_demo_t *d, const char *name, const char *id, const char *log)
             dup2 (fd, STDOUT_FILENO);
             dup2 (fd, STDERR_FILENO);
         }
-        if (id)
-            execl (prog, prog, "--id", id, (char *) NULL);
+        if (flag)
+            execl (prog, prog, flag, value, (char *) NULL);
         else
             execl (prog, prog, (char *) NULL);
         fprintf (stderr, "cannot run %s: %s\n", prog, strerror (errno));
@@ -206,11 +219,11 @@ s_start_cluster (s_demo_t *d)
         unless the user chose one, the kernel picks (see broker.log).     */
     if (setenv ("RECON_BROKER_HTTP", "127.0.0.1:0", 0) < 0)
         return -1;
-    d->broker = s_spawn (d, "recon-broker", NULL, "broker.log");
+    d->broker = s_spawn (d, "recon-broker", NULL, NULL, "broker.log");
     for (int i = 0; i < S_WORKERS; i++) {
         char id[16];
         snprintf (id, sizeof id, "demo-w%d", i + 1);
-        d->workers[i] = s_spawn (d, "recon-worker", id, "workers.log");
+        d->workers[i] = s_spawn (d, "recon-worker", "--id", id, "workers.log");
     }
     return d->broker > 0 && d->workers[0] > 0 && d->workers[1] > 0 ? 0 : -1;
 }
@@ -219,7 +232,7 @@ s_start_cluster (s_demo_t *d)
 static void
 s_stop_cluster (s_demo_t *d)
 {
-    pid_t all[] = {d->workers[0], d->workers[1], d->broker};
+    pid_t all[] = {d->web, d->workers[0], d->workers[1], d->broker};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i] > 0)
             kill (all[i], SIGTERM);
@@ -227,7 +240,7 @@ s_stop_cluster (s_demo_t *d)
         if (all[i] > 0)
             while (waitpid (all[i], NULL, 0) < 0 && errno == EINTR)
                 ;
-    d->broker = d->workers[0] = d->workers[1] = 0;
+    d->broker = d->workers[0] = d->workers[1] = d->web = 0;
 }
 
 /*  Creates a run over [FROM, TO) as of AS_OF and follows it to its end.   */
@@ -502,6 +515,82 @@ done:
     return rc;
 }
 
+/*  A free loopback port: 8080 when it is free, else any.                 */
+static int
+s_free_port (void)
+{
+    int ports[] = {8080, 0};
+    for (size_t i = 0; i < 2; i++) {
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) ports[i]),
+                                .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        if (fd >= 0 && bind (fd, (struct sockaddr *) &a, sizeof a) == 0
+            && getsockname (fd, (struct sockaddr *) &a, &len) == 0) {
+            close (fd);
+            return ntohs (a.sin_port);
+        }
+        if (fd >= 0)
+            close (fd);
+    }
+    return -1;
+}
+
+/*  Waits up to 10 s for something to accept on PORT. 0 or -1.             */
+static int
+s_wait_port (int port)
+{
+    for (int i = 0; i < 100; i++) {
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                                .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+        int ok = fd >= 0 && connect (fd, (struct sockaddr *) &a, sizeof a) == 0;
+        if (fd >= 0)
+            close (fd);
+        if (ok)
+            return 0;
+        usleep (100000);
+    }
+    return -1;
+}
+
+/*  Step 9: a reviewer named demo with a fresh random password, and
+    recon-web on a free loopback port.                                      */
+static int
+s_serve_web (s_demo_t *d)
+{
+    printf ("\n[9/9] the finance web page\n");
+    recon_db_t *db = recon_db_connect (recon_sandbox_database_url (d->sb), "recon demo");
+    char password[32], err[256] = "";
+    unsigned char raw[9];
+    if (recon_users_init () < 0 || !recon_db_ok (db)) {
+        recon_db_destroy (&db);
+        return -1;
+    }
+    randombytes_buf (raw, sizeof raw);
+    sodium_bin2base64 (password, sizeof password, raw, sizeof raw,
+                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    int rc = recon_users_add (db, "demo", "reviewer", password, err, sizeof err);
+    recon_db_destroy (&db);
+    if (rc < 0) {
+        fprintf (stderr, "recon demo: adding the demo user: %s\n", err);
+        return -1;
+    }
+    int port = s_free_port ();
+    char listen[32];
+    snprintf (listen, sizeof listen, "127.0.0.1:%d", port);
+    d->web = port > 0 ? s_spawn (d, "recon-web", "--listen", listen, "web.log") : -1;
+    if (d->web <= 0 || s_wait_port (port) < 0) {
+        fprintf (stderr, "recon demo: recon-web did not start (see %s/web.log)\n",
+                 recon_sandbox_dir (d->sb));
+        return -1;
+    }
+    printf ("      open  http://%s/\n      user  demo\n      password  %s\n"
+            "      (a reviewer: claim, resolve, snooze and note items; `recon queue` sees\n"
+            "      the same queue and history)\n", listen, password);
+    return 0;
+}
+
 int
 cli_demo (cli_t *cli, int argc, char **argv)
 {
@@ -514,12 +603,16 @@ cli_demo (cli_t *cli, int argc, char **argv)
     if (!d.sb)
         return CLI_EXIT_FAILURE;
     int rc = s_loop (&d, &o) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-    if (rc == CLI_EXIT_OK && o.keep && !*cli->stop_signal) {
-        printf ("\nStill running (logs in %s):\n  export RECON_DATABASE_URL='%s'\n"
-                "  export RECON_REDIS_URL='%s'\n  export RECON_BROKER_ENDPOINT='%s'\n"
-                "Try: recon runs list; psql \"$RECON_DATABASE_URL\". Ctrl-C stops everything.\n",
-                recon_sandbox_dir (d.sb), recon_sandbox_database_url (d.sb),
-                recon_sandbox_redis_url (d.sb), getenv ("RECON_BROKER_ENDPOINT"));
+    if (rc == CLI_EXIT_OK && o.serve && !*cli->stop_signal && s_serve_web (&d) < 0)
+        rc = CLI_EXIT_FAILURE;
+    if (rc == CLI_EXIT_OK && (o.keep || o.serve) && !*cli->stop_signal) {
+        if (o.keep)
+            printf ("\nStill running (logs in %s):\n  export RECON_DATABASE_URL='%s'\n"
+                    "  export RECON_REDIS_URL='%s'\n  export RECON_BROKER_ENDPOINT='%s'\n"
+                    "Try: recon runs list; recon queue list; psql \"$RECON_DATABASE_URL\".\n",
+                    recon_sandbox_dir (d.sb), recon_sandbox_database_url (d.sb),
+                    recon_sandbox_redis_url (d.sb), getenv ("RECON_BROKER_ENDPOINT"));
+        printf ("\nCtrl-C stops everything.\n");
         fflush (stdout);
         cli_wait_for_signal (cli);
     }

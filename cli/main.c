@@ -123,7 +123,7 @@ cli_find_program (const cli_t *cli, const char *name, char *buf, size_t size)
             *slash = '\0';
             /*  Installed side by side, or the build tree's layout.   */
             const char *subdirs[] = {"", "/../tests/gen", "/../broker", "/../worker",
-                                     "/../libexec/recon"};
+                                     "/../web", "/../libexec/recon"};
             for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
                 snprintf (buf, size, "%s%s/%s", self, subdirs[i], name);
                 if (access (buf, X_OK) == 0)

@@ -137,6 +137,26 @@ if claim '^recon queue '; then
     check "queue.csv has every item" test "$(grep -c '^[0-9]' "$work/files/queue.csv")" -eq "$(q 'SELECT count(*) FROM recon.mismatches')"
 else check "README shows recon queue" false; fi
 
+# Users and the web page: the password arrives on standard input, as the
+# README says; recon-web as written (on a free port: RECON_WEB_LISTEN).
+if claim '^recon users add '; then
+    for cmd in "${matched[@]}"; do
+        readme_run "echo 'a long demo password' | $cmd"
+        check "README: $cmd (exit 0)" test $rc -eq 0
+    done
+else check "README shows recon users add" false; fi
+if one '^recon-web$'; then
+    (cd "$work/files" && RECON_WEB_LISTEN=127.0.0.1:0 exec $cmd --log-format json) 2>"$work/web.log" &
+    webpid=$!
+    for _ in $(seq 1 50); do grep -q web.listening "$work/web.log" && break; sleep 0.1; done
+    port=$(grep -o '"port":"[0-9]*"' "$work/web.log" | grep -o '[0-9]*')
+    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/jar" -d 'user=alice&password=a+long+demo+password' "http://127.0.0.1:$port/login")
+    check "README: recon-web serves and alice signs in" test "$code" = 303
+    check "README: alice sees run 41's queue" bash -c "curl -s -b '$work/jar' http://127.0.0.1:$port/ | grep -q 'Page 1 of'"
+    kill "$webpid"; wait "$webpid"
+    check "recon-web exits 0 on SIGTERM" test $? -eq 0
+else check "README shows recon-web" false; fi
+
 # Workers stop (SIGTERM, as an SRE scales down); the broker stays, so the
 # scheduler's run waits — and is the one the README shows and cancels.
 if [ ${#cluster[@]} -eq 3 ]; then
@@ -206,11 +226,28 @@ fi
 if one '^\./dev demo$'; then
     for p in "${cluster[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     cluster=()
-    readme_run "cd '$SRC' && env -u RECON_DATABASE_URL -u RECON_REDIS_URL -u RECON_BROKER_ENDPOINT \
-                -u RECON_BROKER_HTTP -u RECON_BATCH_SIZE ${cmd} --orders 2000 </dev/null"
-    check "README: ./dev demo exits 0" test $rc -eq 0
+    # As the README says: it runs, then serves recon-web until Ctrl-C.
+    (cd "$SRC" && exec env -u RECON_DATABASE_URL -u RECON_REDIS_URL -u RECON_BROKER_ENDPOINT \
+         -u RECON_BROKER_HTTP -u RECON_BATCH_SIZE $cmd --orders 2000 </dev/null >"$work/demo.out" 2>"$work/demo.err") &
+    demopid=$!
+    for _ in $(seq 1 300); do grep -q '^      password ' "$work/demo.out" && break; sleep 0.5; done
+    out=$(cat "$work/demo.out")
     check "demo prints the queue summary" has "$out" "worst"
     check "demo shows the next night" has "$out" "next night"
+    demourl=$(grep -o 'http://127.0.0.1:[0-9]*/' "$work/demo.out" | head -1)
+    demopw=$(awk '$1 == "password" { print $2 }' "$work/demo.out")
+    check "demo prints the web page's address and credentials" test -n "$demourl" -a -n "$demopw"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/demo.jar" --data-urlencode user=demo \
+           --data-urlencode "password=$demopw" "${demourl}login")
+    check "the demo credentials sign in" test "$code" = 303
+    check "the demo's web page shows the queue" bash -c "curl -s -b '$work/demo.jar' '$demourl' | grep -q 'Page 1 of'"
+    # Ctrl-C: ./dev execs recon, so the signal reaches the demo itself.
+    pkill -INT -P "$demopid" -x recon 2>/dev/null || kill -INT "$demopid"
+    kill -INT "$demopid" 2>/dev/null
+    wait "$demopid"; drc=$?
+    check "README: ./dev demo exits 0 on Ctrl-C" test $drc -eq 0
+    check "demo says everything stopped" grep -q "everything it started has stopped" "$work/demo.out"
+    check "the demo's web page is gone" bash -c "! curl -s -m 2 '$demourl' >/dev/null"
 fi
 
 # ./dev bench = an optimised build + tests/bench/bench.sh under a sandbox;
