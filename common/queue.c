@@ -120,6 +120,18 @@ static const char *s_where =
 
 static const char *s_order = " ORDER BY severity, stake_major DESC, opened_at, mismatch_id";
 
+/*  Filters on status, severity, currency and kind are answered from the
+    trigger-kept recon.queue_totals instead of counting the queue.         */
+#define S_TOTALS_WHERE                                                               \
+    " WHERE status = ANY ($1::text[]) AND ($2::text IS NULL OR severity = $2)"       \
+    "   AND ($3::text IS NULL OR currency = $3) AND ($4::text IS NULL OR kind = $4)"
+
+static int
+s_simple (const recon_queue_filter_t *f)
+{
+    return f->older_than_us <= 0 && !(f->search && *f->search);
+}
+
 static int
 s_params (const recon_queue_filter_t *f, s_params_t *p)
 {
@@ -159,9 +171,16 @@ recon_queue_list (recon_db_t *db, const recon_queue_filter_t *f, int64_t *total)
     s_params_t p;
     if (s_params (f, &p) < 0 || recon_queue_wake (db) < 0)
         return NULL;
-    char sql[1600];
-    snprintf (sql, sizeof sql, "SELECT count(*) FROM recon.mismatches%s", s_where);
-    PGresult *r = recon_db_query (db, sql, 6, p.v);
+    char sql[2400];
+    PGresult *r;
+    if (s_simple (f)) {
+        const char *v4[] = {p.v[0], p.v[2], p.v[3], p.v[1]};
+        r = recon_db_query (db, "SELECT coalesce(sum(n), 0) FROM recon.queue_totals" S_TOTALS_WHERE,
+                            4, v4);
+    } else {
+        snprintf (sql, sizeof sql, "SELECT count(*) FROM recon.mismatches%s", s_where);
+        r = recon_db_query (db, sql, 6, p.v);
+    }
     if (!r)
         return NULL;
     *total = strtoll (PQgetvalue (r, 0, 0), NULL, 10);
@@ -183,8 +202,10 @@ recon_queue_list (recon_db_t *db, const recon_queue_filter_t *f, int64_t *total)
         "       END AS age, coalesce(assignee, '') AS assignee, summary, "
         "       coalesce(to_char(snoozed_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') AS snoozed_until, "
         "       coalesce(resolution, '') AS resolution "
-        "  FROM recon.mismatches%s%s LIMIT $7::bigint OFFSET $8::bigint",
-        s_where, s_order);
+        /*  The page's ids from the covering index alone, then 25 rows.    */
+        "  FROM (SELECT mismatch_id FROM recon.mismatches%s%s LIMIT $7::bigint OFFSET $8::bigint) ids "
+        "  JOIN recon.mismatches USING (mismatch_id)%s",
+        s_where, s_order, s_order);
     return recon_db_query (db, sql, 8, v);
 }
 
@@ -194,6 +215,14 @@ recon_queue_totals (recon_db_t *db, const recon_queue_filter_t *f)
     s_params_t p;
     if (s_params (f, &p) < 0)
         return NULL;
+    if (s_simple (f)) {
+        const char *v4[] = {p.v[0], p.v[2], p.v[3], p.v[1]};
+        return recon_db_query (db,
+            "SELECT severity, currency, sum(n)::bigint, sum(amount_minor)::bigint "
+            "  FROM recon.queue_totals" S_TOTALS_WHERE " GROUP BY 1, 2 HAVING sum(n) > 0 "
+            " ORDER BY 1, recon.minor_to_major(sum(amount_minor)::bigint, currency) DESC, 2",
+            4, v4);
+    }
     char sql[1600];
     snprintf (sql, sizeof sql,
         "SELECT severity, currency, count(*), sum(amount_minor) FROM recon.mismatches%s "

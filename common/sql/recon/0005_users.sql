@@ -37,10 +37,11 @@ CREATE TABLE recon.run_queue_snapshots (
 CREATE FUNCTION recon.snapshot_queue() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM recon.compact_queue_totals();
     INSERT INTO recon.run_queue_snapshots (run_id, severity, currency, open_count, amount_minor)
-    SELECT NEW.run_id, severity, currency, count(*), sum(amount_minor)
-      FROM recon.mismatches WHERE status <> 'resolved'
-     GROUP BY severity, currency
+    SELECT NEW.run_id, severity, currency, sum(n), sum(amount_minor)
+      FROM recon.queue_totals WHERE status <> 'resolved'
+     GROUP BY severity, currency HAVING sum(n) > 0
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
