@@ -547,15 +547,9 @@ cli_queue (cli_t *cli, int argc, char **argv)
     }
     if (strcmp (sub, "show") == 0)
         return s_show (cli, &o, optind < nargs ? args[optind] : NULL);
-    static const struct {
-        const char *name;
-        recon_queue_verb_t verb;
-    } verbs[] = {{"claim", RECON_QUEUE_CLAIM}, {"resolve", RECON_QUEUE_RESOLVE},
-                 {"snooze", RECON_QUEUE_SNOOZE}, {"note", RECON_QUEUE_NOTE},
-                 {"reopen", RECON_QUEUE_REOPEN}};
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (strcmp (sub, verbs[i].name) == 0)
-            return s_act (cli, &o, verbs[i].verb, nargs, args);
+    recon_queue_verb_t verb;
+    if (recon_queue_verb_parse (sub, &verb) == 0)
+        return s_act (cli, &o, verb, nargs, args);
     fprintf (stderr, "recon queue: unknown subcommand '%s'\n", sub);
     s_usage (stderr);
     return CLI_EXIT_USAGE;

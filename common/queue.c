@@ -49,6 +49,17 @@ recon_queue_verb_name (recon_queue_verb_t verb)
     return "?";
 }
 
+int
+recon_queue_verb_parse (const char *name, recon_queue_verb_t *verb)
+{
+    for (int v = RECON_QUEUE_CLAIM; v <= RECON_QUEUE_REOPEN; v++)
+        if (name && strcmp (name, recon_queue_verb_name ((recon_queue_verb_t) v)) == 0) {
+            *verb = (recon_queue_verb_t) v;
+            return 0;
+        }
+    return -1;
+}
+
 /*  "open,in_review" -> "{open,in_review}" (names checked); "all" -> every
     status. 0, or -1 when a name is unknown.                                */
 static int

@@ -680,24 +680,15 @@ s_detail_page (s_ctx_t *x, int64_t id)
 static enum MHD_Result
 s_act (s_ctx_t *x, int64_t id, const char *verb, const web_form_t *f)
 {
-    static const struct {
-        const char *name;
-        recon_queue_verb_t verb;
-    } verbs[] = {{"claim", RECON_QUEUE_CLAIM}, {"resolve", RECON_QUEUE_RESOLVE},
-                 {"snooze", RECON_QUEUE_SNOOZE}, {"note", RECON_QUEUE_NOTE},
-                 {"reopen", RECON_QUEUE_REOPEN}};
     char back[64];
     snprintf (back, sizeof back, "/m/%" PRId64, id);
-    size_t i;
-    for (i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (strcmp (verb, verbs[i].name) == 0)
-            break;
-    if (i == sizeof verbs / sizeof verbs[0])
+    recon_queue_verb_t v;
+    if (recon_queue_verb_parse (verb, &v) < 0)
         return s_message (x, MHD_HTTP_NOT_FOUND, "Not found", "No such action.", back);
     if (strcmp (x->user.role, "reviewer") != 0)
         return s_message (x, MHD_HTTP_FORBIDDEN, "Not allowed",
                           "Your role is viewer: you can read the queue but not act on it.", back);
-    recon_queue_action_t a = {.verb = verbs[i].verb, .id = id, .actor = x->user.name,
+    recon_queue_action_t a = {.verb = v, .id = id, .actor = x->user.name,
                               .note = web_form_get (f, "note"),
                               .resolution = web_form_get (f, "resolution"),
                               .expect_status = web_form_get (f, "expect")};

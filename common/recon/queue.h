@@ -98,6 +98,9 @@ int recon_queue_act (recon_db_t *db, const recon_queue_action_t *a, char *msg, s
 /*  The name of VERB: "claim", "resolve", "snooze", "note", "reopen".      */
 const char *recon_queue_verb_name (recon_queue_verb_t verb);
 
+/*  The verb named NAME into *VERB: 0, or -1 when NAME is none of them.    */
+int recon_queue_verb_parse (const char *name, recon_queue_verb_t *verb);
+
 /*  1 when NAME is a resolution a person may choose (not auto_resolved).    */
 int recon_queue_resolution_ok (const char *name);
 

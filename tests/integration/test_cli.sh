@@ -87,7 +87,7 @@ done
 check "truth has one line per order" test "$(($(wc -l <"$work/g1/truth.csv") - 1))" -eq 3000
 
 # the demo runs the whole loop in its own sandbox and leaves nothing behind
-run $RECON demo --orders 2000
+run $RECON demo --orders 2000 --no-serve   # step 9 (the web page until Ctrl-C) is test_readme.sh's
 check "demo exits 0" test $rc -eq 0
 check "demo imports through the importers" has "$out" "stripe.csv"
 check "demo prints the queue" has "$out" "The mismatch queue:"
