@@ -423,8 +423,9 @@ s_show (cli_t *cli, s_opts_t *o, const char *idtext)
             "first_seen_run", "last_seen_run"};
         static const char *const hcols[] = {"at", "actor", "action", "from_status", "to_status",
                                             "note", "run_id"};
-        json_t *item = json_array_get (s_rows_json (m, mcols, 18), 0);
-        json_incref (item);
+        json_t *rows = s_rows_json (m, mcols, 18);
+        json_t *item = json_incref (json_array_get (rows, 0));
+        json_decref (rows);
         json_object_set (item, "evidence", ev);
         json_object_set_new (item, "history", s_rows_json (h, hcols, 7));
         rc = s_print_json (item);
