@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 static void
@@ -38,9 +39,21 @@ s_read_password (const char *file, char *buf, size_t size)
         fprintf (stderr, "recon users: cannot read %s\n", file);
         return -1;
     }
-    if (!file && isatty (STDIN_FILENO))
-        fprintf (stderr, "password (input is shown; pipe it or use --password-file): ");
+    /*  At a terminal the password is typed without echo (it must not sit
+        on the screen or in a terminal recording).                        */
+    struct termios old, quiet;
+    int hidden = !file && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &old) == 0;
+    if (hidden) {
+        fprintf (stderr, "password (not shown): ");
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~ECHO;
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
     int ok = fgets (buf, (int) size, f) != NULL;
+    if (hidden) {
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
+        fputc ('\n', stderr);
+    }
     if (file)
         fclose (f);
     if (!ok) {

@@ -38,7 +38,7 @@ struct web_app {
     pthread_cond_t freed;
     recon_db_t *pool[S_POOL];
     int busy[S_POOL];
-    unsigned char csrf_key[crypto_auth_KEYBYTES]; /* trusted-proxy mode's CSRF */
+    unsigned char csrf_key[crypto_auth_KEYBYTES]; /* trusted-proxy mode's CSRF, from recon.web_secrets */
 };
 
 typedef struct {
@@ -859,7 +859,6 @@ web_app_new (const web_options_t *o, char *err, size_t size)
     app->o = *o;
     pthread_mutex_init (&app->lock, NULL);
     pthread_cond_init (&app->freed, NULL);
-    crypto_auth_keygen (app->csrf_key);
     for (int i = 0; i < S_POOL; i++)
         app->pool[i] = recon_db_connect (o->database_url, "recon-web");
     if (!recon_db_ok (app->pool[0])) {
@@ -867,6 +866,20 @@ web_app_new (const web_options_t *o, char *err, size_t size)
         web_app_destroy (&app);
         return NULL;
     }
+    /*  Trusted-proxy mode's CSRF key, the same on every replica (a form one
+        replica rendered is posted to another behind the load balancer).  */
+    PGresult *r = recon_db_query (app->pool[0],
+        "SELECT secret FROM recon.web_secrets WHERE name = 'csrf'", 0, NULL);
+    if (!r || PQntuples (r) != 1) {
+        snprintf (err, size, "database: no CSRF secret (run recon db migrate): %s",
+                  r ? "recon.web_secrets is empty" : recon_db_errstr (app->pool[0]));
+        PQclear (r);
+        web_app_destroy (&app);
+        return NULL;
+    }
+    crypto_generichash (app->csrf_key, sizeof app->csrf_key, (const unsigned char *) PQgetvalue (r, 0, 0),
+                        (size_t) PQgetlength (r, 0, 0), NULL, 0);
+    PQclear (r);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

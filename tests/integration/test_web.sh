@@ -168,5 +168,19 @@ port=$(grep -o '"port":"[0-9]*"' "$work/web2.log" | grep -o '[0-9]*')
 check "trusted header names the user" test "$(curl -s -o "$work/body" -w '%{http_code}' -H 'X-Remote-User: bob' "http://127.0.0.1:$port/")" = 200
 check "trusted header: signed in as bob" grep -q '<span>bob (reviewer)</span>' "$work/body"
 check "trusted header: unknown user is not signed in" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Remote-User: mallory' "http://127.0.0.1:$port/")" = 303
+# A second replica behind the same load balancer: a form the first one
+# rendered must be accepted by the second (the CSRF key is shared through
+# recon.web_secrets, not made per process).
+RECON_WEB_TRUSTED_HEADER=X-Remote-User $WEB --listen 127.0.0.1:0 --log-format json 2>"$work/web3.log" & web3pid=$!
+for _ in $(seq 1 50); do grep -q web.listening "$work/web3.log" && break; sleep 0.1; done
+port3=$(grep -o '"port":"[0-9]*"' "$work/web3.log" | grep -o '[0-9]*')
+pcsrf=$(curl -s -H 'X-Remote-User: bob' "http://127.0.0.1:$port/m/$xid" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+check "trusted header: a form from replica 1 is accepted by replica 2" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Remote-User: bob' -d "csrf=$pcsrf&note=from+replica+2" "http://127.0.0.1:$port3/m/$xid/note")" = 303
+check "trusted header: the note is in the history as bob" \
+    test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $xid AND actor = 'bob' AND note = 'from replica 2'")" = 1
+check "trusted header: a wrong token is still refused by replica 2" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Remote-User: bob' -d "csrf=$(tr 0-9a-f 1-9a-f0 <<<"$pcsrf")&note=x" "http://127.0.0.1:$port3/m/$xid/note")" = 403
+kill "$web3pid"; wait "$web3pid" 2>/dev/null
 
 summary web
