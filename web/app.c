@@ -205,9 +205,34 @@ s_identify (s_ctx_t *x)
     return 0;
 }
 
+#define S_LOGIN_COOKIE "recon_login"
+
+/*  The sign-in form's token (login CSRF: a forged sign-in would put the
+    victim in the attacker's account). Double submit: a random value in a
+    SameSite=Strict cookie scoped to /login and in the form; the browser's
+    existing one is kept so a second tab or a stray request does not
+    invalidate the form on screen. TOKEN: RECON_TOKEN_HEX bytes.          */
+static void
+s_login_token (s_ctx_t *x, char *token)
+{
+    const char *have = MHD_lookup_connection_value (x->c, MHD_COOKIE_KIND, S_LOGIN_COOKIE);
+    if (have && strlen (have) == RECON_TOKEN_HEX - 1
+        && strspn (have, "0123456789abcdef") == RECON_TOKEN_HEX - 1) {
+        memcpy (token, have, RECON_TOKEN_HEX);
+        return;
+    }
+    unsigned char raw[(RECON_TOKEN_HEX - 1) / 2];
+    randombytes_buf (raw, sizeof raw);
+    sodium_bin2hex (token, RECON_TOKEN_HEX, raw, sizeof raw);
+}
+
 static enum MHD_Result
 s_login_page (s_ctx_t *x, unsigned status, const char *error)
 {
+    char token[RECON_TOKEN_HEX], cookie[200];
+    s_login_token (x, token);
+    snprintf (cookie, sizeof cookie, S_LOGIN_COOKIE "=%s; Path=/login; HttpOnly; SameSite=Strict; "
+              "Max-Age=3600%s", token, x->app->o.secure_cookie ? "; Secure" : "");
     web_buf_t b = {0};
     s_head (&b, "Sign in", NULL);
     web_printf (&b, "<h1>Sign in</h1>");
@@ -217,20 +242,29 @@ s_login_page (s_ctx_t *x, unsigned status, const char *error)
         web_printf (&b, "</p>");
     }
     web_printf (&b, "<form class=\"card login\" method=\"post\" action=\"/login\">"
+                    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
                     "<label for=\"user\">User name</label>"
                     "<input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>"
                     "<label for=\"password\">Password</label>"
                     "<input id=\"password\" name=\"password\" type=\"password\" "
                     "autocomplete=\"current-password\" required>"
-                    "<button type=\"submit\">Sign in</button></form>");
+                    "<button type=\"submit\">Sign in</button></form>", token);
     s_foot (&b);
-    return s_send (x->c, status, "text/html; charset=utf-8", &b, NULL, NULL);
+    return s_send (x->c, status, "text/html; charset=utf-8", &b, NULL, cookie);
 }
 
 static enum MHD_Result
 s_login (s_ctx_t *x, const web_form_t *f)
 {
     const char *name = web_form_get (f, "user"), *password = web_form_get (f, "password");
+    const char *expected = MHD_lookup_connection_value (x->c, MHD_COOKIE_KIND, S_LOGIN_COOKIE);
+    if (!recon_token_equal (web_form_get (f, "csrf"), expected)) {
+        recon_log_kv (x->app->o.log, RECON_LOG_WARN, "web.csrf_refused", "user",
+                      name ? name : "", "path", "/login", NULL);
+        return s_login_page (x, MHD_HTTP_FORBIDDEN,
+                             "The sign-in form had expired or did not come from this site. "
+                             "Please sign in again.");
+    }
     recon_user_t u;
     int rc = recon_users_verify (x->db, name, password, &u);
     if (rc == RECON_USERS_EDB)

@@ -38,7 +38,8 @@ $WEB --listen 127.0.0.1:0 --log-format json 2>"$work/web.log" & webpid=$!
 for _ in $(seq 1 50); do grep -q web.listening "$work/web.log" && break; sleep 0.1; done
 port=$(grep -o '"port":"[0-9]*"' "$work/web.log" | grep -o '[0-9]*')
 base="http://127.0.0.1:$port"
-curl -s -o /dev/null -c "$work/jar" -d 'user=bench&password=a+long+bench+password' "$base/login"
+tok=$(curl -s -c "$work/jar" "$base/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)
+curl -s -o /dev/null -c "$work/jar" -b "$work/jar" -d "csrf=$tok&user=bench&password=a+long+bench+password" "$base/login"
 best() { # best of 5 time-to-first-byte, ms
     for _ in 1 2 3 4 5; do curl -s -o /dev/null -b "$work/jar" -w '%{time_starttransfer}\n' "$base$1"; done |
         sort -n | head -1 | awk '{ printf "%.1f", $1 * 1000 }'

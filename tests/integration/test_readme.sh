@@ -150,7 +150,8 @@ if one '^recon-web$'; then
     webpid=$!
     for _ in $(seq 1 50); do grep -q web.listening "$work/web.log" && break; sleep 0.1; done
     port=$(grep -o '"port":"[0-9]*"' "$work/web.log" | grep -o '[0-9]*')
-    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/jar" -d 'user=alice&password=a+long+demo+password' "http://127.0.0.1:$port/login")
+    tok=$(curl -s -c "$work/jar" "http://127.0.0.1:$port/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/jar" -b "$work/jar" -d "csrf=$tok&user=alice&password=a+long+demo+password" "http://127.0.0.1:$port/login")
     check "README: recon-web serves and alice signs in" test "$code" = 303
     check "README: alice sees run 41's queue" bash -c "curl -s -b '$work/jar' http://127.0.0.1:$port/ | grep -q 'Page 1 of'"
     kill "$webpid"; wait "$webpid"
@@ -237,7 +238,9 @@ if one '^\./dev demo$'; then
     demourl=$(grep -o 'http://127.0.0.1:[0-9]*/' "$work/demo.out" | head -1)
     demopw=$(awk '$1 == "password" { print $2 }' "$work/demo.out")
     check "demo prints the web page's address and credentials" test -n "$demourl" -a -n "$demopw"
-    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/demo.jar" --data-urlencode user=demo \
+    demotok=$(curl -s -c "$work/demo.jar" "${demourl}login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/demo.jar" -b "$work/demo.jar" \
+           --data-urlencode "csrf=$demotok" --data-urlencode user=demo \
            --data-urlencode "password=$demopw" "${demourl}login")
     check "the demo credentials sign in" test "$code" = 303
     check "the demo's web page shows the queue" bash -c "curl -s -b '$work/demo.jar' '$demourl' | grep -q 'Page 1 of'"

@@ -56,6 +56,16 @@ port=$(grep -o '"port":"[0-9]*"' "$work/web.log" | grep -o '[0-9]*')
 check "recon-web listens" test -n "$port"
 base="http://127.0.0.1:$port"
 C() { curl -s -o "$work/body" -D "$work/hdr" -w '%{http_code}' "$@"; }
+# The sign-in form carries a token that must match its cookie (login CSRF).
+form_token() { # form_token JAR — GET /login with JAR, print the form's token
+    curl -s -c "$1" -b "$1" "$base/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4
+}
+try_login() { # try_login USER PASSWORD — the status of a sign-in with a fresh form
+    local jar=$work/try.jar t
+    rm -f "$jar"; t=$(form_token "$jar")
+    curl -s -o "$work/body" -w '%{http_code}' -c "$jar" -b "$jar" --data-urlencode "csrf=$t" \
+        --data-urlencode "user=$1" --data-urlencode "password=$2" "$base/login"
+}
 body() { cat "$work/body"; }
 
 check "livez" test "$(curl -s "$base/livez")" = ok
@@ -64,12 +74,19 @@ check "the sign-in page" test "$(C "$base/login")" = 200
 check "sign-in page has labelled fields" grep -q '<label for="password">' "$work/body"
 check "CSP header" grep -qi "^Content-Security-Policy: default-src 'none'" "$work/hdr"
 check "nosniff header" grep -qi "^X-Content-Type-Options: nosniff" "$work/hdr"
-check "wrong password: 401" test "$(C -d 'user=alice&password=nope' "$base/login")" = 401
+check "wrong password: 401" test "$(try_login alice nope)" = 401
 check "wrong password says so" grep -q "Wrong user name or password" "$work/body"
-check "unknown user: the same 401" test "$(C -d 'user=mallory&password=nope' "$base/login")" = 401
+check "a sign-in POST without the form's token is refused (login CSRF): 403" \
+    test "$(C -d 'user=alice&password=correct+horse+battery' "$base/login")" = 403
+check "… and starts no session" bash -c "! grep -qi '^Set-Cookie: recon_session=[0-9a-f]' '$work/hdr'"
+rm -f "$work/other.jar"; othertok=$(form_token "$work/other.jar")
+check "another browser's sign-in token is refused: 403" \
+    test "$(C -c "$work/x.jar" -d "csrf=$othertok&user=alice&password=correct+horse+battery" "$base/login")" = 403
+check "unknown user: the same 401" test "$(try_login mallory nope)" = 401
 
 login() { # login USER PASSWORD JAR
-    curl -s -o /dev/null -D "$work/login.hdr" -c "$3" -d "user=$1&password=$2" "$base/login"
+    rm -f "$3"; local t; t=$(form_token "$3")
+    curl -s -o /dev/null -D "$work/login.hdr" -c "$3" -b "$3" -d "csrf=$t&user=$1&password=$2" "$base/login"
 }
 login alice 'correct+horse+battery' "$work/alice"
 check "sign-in sets an HttpOnly SameSite=Strict cookie with expiry" \
@@ -155,7 +172,7 @@ q "UPDATE recon.sessions SET expires_at = now() - interval '1 second' WHERE user
 check "an expired session is signed out" test "$(C -b "$work/vic" "$base/")" = 303
 $RECON users disable alice >/dev/null
 check "a disabled user is signed out at once" test "$(C -b "$work/alice" "$base/")" = 303
-check "a disabled user cannot sign in" test "$(C -d 'user=alice&password=correct+horse+battery' "$base/login")" = 401
+check "a disabled user cannot sign in" test "$(try_login alice 'correct horse battery')" = 401
 check "malformed form: 400" test "$(C -d 'user=%zz' "$base/login")" = 400
 check "unknown method: 405" test "$(C -X DELETE "$base/")" = 405
 
