@@ -29,3 +29,15 @@ summary() { # summary NAME — the closing line, and the exit status
     echo "$1: $pass passed, $fail failed"
     [ $fail -eq 0 ]
 }
+fill_queue() { # fill_queue ORDERS SEED — generate, import, run (recon-worker --run) into $url
+    local g="$work/g"
+    $GEN --orders "$1" --seed "$2" --out "$g" >/dev/null
+    $RECON import processor --format canonical "$g/processor.csv" >/dev/null
+    $RECON import ledger --format canonical "$g/ledger.csv" >/dev/null
+    $RECON import fulfillment --format canonical "$g/fulfillment.csv" >/dev/null
+    local m from to as_of
+    m() { grep -o "\"$1\": *\"[^\"]*\"" "$g/meta.json" | cut -d'"' -f4; }
+    from=$(m from) to=$(m to) as_of=$(m as_of)
+    run_id=$($RECON run --from "$from" --to "$to" --as-of "$as_of" --shards 2 2>/dev/null)
+    RECON_BROKER_HTTP=off $WORKER --run "$run_id" >/dev/null 2>&1
+}

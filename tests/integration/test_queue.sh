@@ -18,13 +18,7 @@ trap cleanup EXIT
 
 newdb "queue_$$"
 export RECON_DATABASE_URL="$url"
-$GEN --orders 3000 --seed 11 --out "$work/g" >/dev/null
-$RECON import processor --format canonical "$work/g/processor.csv" >/dev/null
-$RECON import ledger --format canonical "$work/g/ledger.csv" >/dev/null
-$RECON import fulfillment --format canonical "$work/g/fulfillment.csv" >/dev/null
-meta() { grep -o "\"$1\": *\"[^\"]*\"" "$work/g/meta.json" | cut -d'"' -f4; }
-run_id=$($RECON run --from "$(meta from)" --to "$(meta to)" --as-of "$(meta as_of)" --shards 2 2>/dev/null)
-RECON_BROKER_HTTP=off $WORKER --run "$run_id" >/dev/null 2>&1
+fill_queue 3000 11
 open=$(q "SELECT count(*) FROM recon.mismatches WHERE status = 'open'")
 check "the run filled the queue" test "$open" -gt 100
 

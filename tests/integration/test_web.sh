@@ -22,13 +22,7 @@ trap cleanup EXIT
 
 newdb "web_$$"
 export RECON_DATABASE_URL="$url"
-$GEN --orders 2000 --seed 5 --out "$work/g" >/dev/null
-$RECON import processor --format canonical "$work/g/processor.csv" >/dev/null
-$RECON import ledger --format canonical "$work/g/ledger.csv" >/dev/null
-$RECON import fulfillment --format canonical "$work/g/fulfillment.csv" >/dev/null
-meta() { grep -o "\"$1\": *\"[^\"]*\"" "$work/g/meta.json" | cut -d'"' -f4; }
-run_id=$($RECON run --from "$(meta from)" --to "$(meta to)" --as-of "$(meta as_of)" --shards 2 2>/dev/null)
-RECON_BROKER_HTTP=off $WORKER --run "$run_id" >/dev/null 2>&1
+fill_queue 2000 5
 # An order id with markup in it: it must be shown as text everywhere.
 xss='<script>alert(1)</script>"onmouseover="x'
 xid=$(q "SELECT mismatch_id FROM recon.mismatches ORDER BY mismatch_id LIMIT 1")
