@@ -111,6 +111,8 @@ s_index_any (const char *name)
 static void
 s_error (recon_config_t *cfg, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/*  Messages quote values from files and the environment: control bytes
+    become '?', so an error is always one printable line on a terminal.   */
 static void
 s_error (recon_config_t *cfg, const char *fmt, ...)
 {
@@ -118,6 +120,9 @@ s_error (recon_config_t *cfg, const char *fmt, ...)
     va_start (ap, fmt);
     vsnprintf (cfg->errstr, sizeof cfg->errstr, fmt, ap);
     va_end (ap);
+    for (char *p = cfg->errstr; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 static int
@@ -282,24 +287,38 @@ recon_config_load_file (recon_config_t *cfg, const char *path)
         s_error (cfg, "%s: cannot read config file: %s", path, strerror (errno));
         return -1;
     }
+    int rc = recon_config_load_stream (cfg, f, path);
+    fclose (f);
+    return rc;
+}
+
+int
+recon_config_load_stream (recon_config_t *cfg, FILE *f, const char *name)
+{
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
     int rc = 0;
-    while (getline (&line, &cap, f) >= 0) {
+    ssize_t len;
+    while ((len = getline (&line, &cap, f)) >= 0) {
         lineno++;
+        char where[300];
+        snprintf (where, sizeof where, "%s:%ld", name, lineno);
+        /*  A NUL would silently cut the value short (fuzz_config).       */
+        if (memchr (line, '\0', (size_t) len)) {
+            s_error (cfg, "%s: contains a NUL byte (is this a text file?)", where);
+            rc = -1;
+            break;
+        }
         char *s = s_trim (line);
         if (*s == '\0' || *s == '#')
             continue;
-        char where[300];
-        snprintf (where, sizeof where, "%s:%ld", path, lineno);
         if (s_load_line (cfg, s, where) < 0) {
             rc = -1;
             break;
         }
     }
     free (line);
-    fclose (f);
     return rc;
 }
 

@@ -152,22 +152,6 @@ s_begin (s_job_t *job)
     return 0;
 }
 
-/*  Finds each format column in the header. Returns the name of the first
-    missing required column, or NULL.                                       */
-static const char *
-s_resolve_columns (s_job_t *job)
-{
-    for (int c = 0; c < IMPORT_MAX_COLUMNS && job->fmt->columns[c].name; c++) {
-        const char *name = job->fmt->columns[c].name;
-        job->row.cols[c] = job->fmt->case_insensitive_header
-                               ? recon_csv_column_ci (job->csv, name)
-                               : recon_csv_column (job->csv, name);
-        if (job->row.cols[c] < 0 && job->fmt->columns[c].required)
-            return name;
-    }
-    return NULL;
-}
-
 static int
 s_send_copy (s_job_t *job)
 {
@@ -357,7 +341,8 @@ s_run (s_job_t *job)
     if (s_begin (job) < 0)
         return -1;
     int hrc = recon_csv_read_header (job->csv);
-    const char *missing = hrc < 0 ? NULL : s_resolve_columns (job);
+    const char *missing = hrc < 0 ? NULL
+                                   : import_resolve_columns (job->fmt, job->csv, job->row.cols);
     if (hrc < 0 || missing) {
         char reason[300];
         if (hrc < 0)

@@ -41,9 +41,17 @@ s_skip (import_row_t *row, const char *category, size_t len)
         category = "(empty)";
         len = 7;
     }
-    if (len >= sizeof row->skip_category)
+    /*  The category comes from the file and is shown in the summary: cut
+        it on a UTF-8 boundary and make control characters '?'.          */
+    if (len >= sizeof row->skip_category) {
         len = sizeof row->skip_category - 1;
-    memcpy (row->skip_category, category, len);
+        while (len > 0 && ((unsigned char) category[len] & 0xc0) == 0x80)
+            len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) category[i];
+        row->skip_category[i] = c < 0x20 || c == 0x7f ? '?' : (char) c;
+    }
     row->skip_category[len] = '\0';
     return IMPORT_ROW_SKIP;
 }
@@ -113,16 +121,21 @@ s_text (import_row_t *row, int c, const char *name, const char **out, size_t *le
     return IMPORT_ROW_OK;
 }
 
+/*  Quotes a field for a reject reason: at most 40 bytes, cut on a UTF-8
+    character boundary, control characters (and DEL) shown as '?', so the
+    reason stays one printable line of valid UTF-8 (fuzz_import checks).   */
 static void
 s_quote (char *buf, size_t size, const char *s, size_t n)
 {
-    if (n > 40)
-        snprintf (buf, size, "'%.40s…'", s);
-    else
+    if (n > 40) {
+        size_t cut = 40;
+        while (cut > 0 && ((unsigned char) s[cut] & 0xc0) == 0x80)
+            cut--;
+        snprintf (buf, size, "'%.*s…'", (int) cut, s);
+    } else
         snprintf (buf, size, "'%.*s'", (int) n, s);
-    /*  Never echo bytes that would break a log line.                      */
     for (char *p = buf; *p; p++)
-        if ((unsigned char) *p < 0x20)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
             *p = '?';
 }
 
@@ -465,6 +478,9 @@ s_map_adyen (import_row_t *row, recon_copybuf_t *out)
     }
     /*  Creation Date is local time in TimeZone.                           */
     at -= offset;
+    if (!recon_timestamp_in_range (at))
+        return s_reject (row, "Creation Date", "out of range in time zone %.*s (years 0001 to "
+                         "9999)", (int) (tz_len < 40 ? tz_len : 40), tz);
     /*  The modification reference names this movement; a report without
         it falls back to the payment reference plus the type.             */
     char txn[256];
@@ -846,4 +862,30 @@ import_format_find (recon_import_source_t source, const char *name)
         if (s_formats[i].source == source && name && strcmp (s_formats[i].format, name) == 0)
             return &s_formats[i];
     return NULL;
+}
+
+const char *
+import_resolve_columns (const import_format_t *fmt, const recon_csv_t *csv,
+                        int cols[IMPORT_MAX_COLUMNS])
+{
+    const char *missing = NULL;
+    for (int c = 0; c < IMPORT_MAX_COLUMNS; c++) {
+        const char *name = fmt->columns[c].name;
+        if (!name) {
+            for (; c < IMPORT_MAX_COLUMNS; c++)
+                cols[c] = -1;
+            break;
+        }
+        cols[c] = fmt->case_insensitive_header ? recon_csv_column_ci (csv, name)
+                                               : recon_csv_column (csv, name);
+        if (cols[c] < 0 && fmt->columns[c].required && !missing)
+            missing = name;
+    }
+    return missing;
+}
+
+int
+import_format_nfields (const import_format_t *fmt)
+{
+    return fmt->source == RECON_IMPORT_PROCESSOR ? 9 : fmt->source == RECON_IMPORT_LEDGER ? 6 : 4;
 }

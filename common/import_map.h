@@ -51,4 +51,16 @@ struct import_format {
 /*  The format for SOURCE and NAME, or NULL.                                */
 const import_format_t *import_format_find (recon_import_source_t source, const char *name);
 
+/*  Finds each of FMT's columns in CSV's header (already read), by name and
+    as the format says (case-insensitively for Adyen and Shopify), writing
+    the header index, or -1 when absent, to COLS[IMPORT_MAX_COLUMNS].
+    Returns the name of the first missing required column, or NULL. Pure:
+    the importer and the fuzz target (tests/fuzz/fuzz_import.c) share it.  */
+const char *import_resolve_columns (const import_format_t *fmt, const recon_csv_t *csv,
+                                    int cols[IMPORT_MAX_COLUMNS]);
+
+/*  The number of tab-separated fields FMT's map appends to a staging line
+    (the engine then adds the source line number and the line end).        */
+int import_format_nfields (const import_format_t *fmt);
+
 #endif

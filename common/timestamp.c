@@ -1,8 +1,9 @@
 /*  timestamp.c — ISO 8601 <-> int64 microseconds, by arithmetic alone.
 
     Design decision: no timegm/strptime/TZ. Howard Hinnant's days-from-civil
-    algorithm converts dates exactly for any year we accept (0000–9999), so
-    parsing never depends on the process environment or locale.           */
+    algorithm converts dates exactly for any year we accept (0001–9999, what
+    PostgreSQL stores: it has no year 0), so parsing never depends on the
+    process environment or locale.           */
 #include "recon/timestamp.h"
 
 #include <stdio.h>
@@ -142,8 +143,19 @@ recon_timestamp_parse (const char *text, size_t len, int64_t *out)
         return -1;
     int64_t days = recon_days_from_civil (year, mon, day);
     int64_t secs = days * 86400 + (int64_t) hh * 3600 + mi * 60 + ss;
-    *out = secs * RECON_USEC_PER_SEC + usec - offset;
+    int64_t t = secs * RECON_USEC_PER_SEC + usec - offset;
+    /*  An offset can carry 0001-01-01 into year 0 or 9999-12-31 into year
+        10000; PostgreSQL refuses the first, so both are out of range.    */
+    if (!recon_timestamp_in_range (t))
+        return -1;
+    *out = t;
     return 0;
+}
+
+int
+recon_timestamp_in_range (int64_t t)
+{
+    return t >= RECON_TIMESTAMP_MIN && t < RECON_TIMESTAMP_END;
 }
 
 int

@@ -28,6 +28,10 @@ void recon_config_destroy (recon_config_t **p);
     problem (unknown key, bad value, unreadable file).                      */
 int recon_config_load_file (recon_config_t *cfg, const char *path);
 
+/*  The same from an open stream F (not closed), NAME standing for the file
+    in messages. A line with a NUL byte is an error, not a shorter value.  */
+int recon_config_load_stream (recon_config_t *cfg, FILE *f, const char *name);
+
 /*  Applies every RECON_* variable of ENVP (NULL-terminated, like environ).
     RECON_CONFIG (the file path) and variables reserved for the tooling
     (RECON_TEST_*, RECON_SANDBOX_*, RECON_PG_BINDIR, and RECON_ENTRYPOINT_*

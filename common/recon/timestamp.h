@@ -16,11 +16,21 @@
 /*  Buffer size that fits any output of recon_timestamp_format.            */
 #define RECON_TIMESTAMP_BUFSIZE 40
 
+/*  The instants recon accepts: 0001-01-01T00:00:00Z (PostgreSQL has no
+    year 0) up to, not including, 10000-01-01T00:00:00Z.                    */
+#define RECON_TIMESTAMP_MIN (INT64_C (-719162) * RECON_USEC_PER_DAY)
+#define RECON_TIMESTAMP_END (INT64_C (2932897) * RECON_USEC_PER_DAY)
+
+/*  1 when T is in [RECON_TIMESTAMP_MIN, RECON_TIMESTAMP_END), else 0.     */
+int recon_timestamp_in_range (int64_t t);
+
 /*  Parses ISO 8601 text of LEN bytes: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.ffffff]]"
     (a space may replace the T), optionally followed by "Z" or an offset
     "+HH:MM", "+HHMM" or "+HH". Without an offset the time is UTC. Fractions
     beyond microseconds are rejected, not rounded. Returns 0 and sets *OUT,
-    or -1 on any malformed or out-of-range field (month 13, Feb 30, hour 24, …). */
+    or -1 on any malformed or out-of-range field (month 13, Feb 30, hour 24, …)
+    or when the instant is outside recon_timestamp_in_range (year 0000, or
+    an offset that carries the time past either end).                      */
 int recon_timestamp_parse (const char *text, size_t len, int64_t *out);
 
 /*  Writes T as "YYYY-MM-DDTHH:MM:SSZ", with ".ffffff" before the Z when T

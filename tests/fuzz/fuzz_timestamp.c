@@ -1,6 +1,7 @@
 /*  fuzz_timestamp.c — libFuzzer target for the timestamp and duration
     parsers (report dates, --from/--to, --until, settings). An accepted
-    timestamp must format and parse back to itself (round trip); nothing
+    timestamp must be in the range PostgreSQL stores and format and parse
+    back to itself (round trip); nothing
     may crash, overflow or read past the input (ASan+UBSan).              */
 #include "recon/timestamp.h"
 
@@ -18,7 +19,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         char buf[RECON_TIMESTAMP_BUFSIZE];
         int n = recon_timestamp_format (t, buf);
         int64_t back;
-        if (n <= 0 || n >= RECON_TIMESTAMP_BUFSIZE
+        if (!recon_timestamp_in_range (t) || n <= 0 || n >= RECON_TIMESTAMP_BUFSIZE
             || recon_timestamp_parse (buf, (size_t) n, &back) != 0 || back != t)
             abort ();
     }

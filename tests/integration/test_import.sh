@@ -151,4 +151,23 @@ check "shopify line items skipped" has "$out" "skipped (line_item 1)"
 check "shopify statuses mapped" test "$(q "SELECT string_agg(order_id || ':' || status, ' ' ORDER BY order_id) FROM fulfillment.orders")" = "#1001:shipped #1002:cancelled #1003:in_progress"
 check "shopify shipped_at in UTC" test "$(q "SELECT shipped_at FROM fulfillment.orders WHERE order_id = '#1001'")" = "2026-11-03 13:22:01+00"
 
+# Found by fuzz_import: a time PostgreSQL cannot store (year 0, or an Adyen
+# zone carrying 9999-12-31 into year 10000) aborted the whole import with a
+# raw COPY error; a DEL byte or a cut UTF-8 character reached the message.
+printf 'txn_id,order_id,payment_ref,kind,status,amount_minor,currency,occurred_at\nty1,oy1,,charge,succeeded,100,USD,2026-11-01T10:00:00Z\nty2,oy2,,charge,succeeded,100,USD,0000-06-01T00:00:00Z\nty3,oy3,,charge,succeeded,100,USD,0001-01-01T00:30:00+01:00\nty4,oy4,,charge,succeeded,100,USD,20\x7f6-11-01\nty5,oy5,,charge,succeeded,100,USD,ééééééééééééééééééééé\n' >"$work/years.csv"
+run env RECON_DATABASE_URL="$C" $RECON import processor --format canonical "$work/years.csv"
+check "year 0 rows are rejected, not a failed import (exit 1)" test $rc -eq 1
+check "the good row of that file is imported" has "$out" "5 rows: 1 imported"
+check "year 0 reject names line and field" has "$err" "years.csv:3: occurred_at: '0000-06-01T00:00:00Z' is not an ISO 8601 date-time"
+check "an offset into year 0 is rejected" has "$err" "years.csv:4: occurred_at: '0001-01-01T00:30:00+01:00'"
+check "DEL shown as ? in the reason" has "$err" "years.csv:5: occurred_at: '20?6-11-01'"
+check "a long field is cut on a character boundary" has "$err" "years.csv:6: occurred_at: 'éééééééééééééééééééé…'"
+cat >"$work/adyen_end.csv" <<'CSV'
+Merchant Reference,Psp Reference,Type,Creation Date,TimeZone,Gross Currency,Gross Debit (GC),Gross Credit (GC)
+oz1,pz1,Settled,9999-12-31 23:00:00,EST,USD,,1.00
+CSV
+run env RECON_DATABASE_URL="$C" $RECON import processor --format adyen "$work/adyen_end.csv"
+check "an Adyen zone carrying the time past 9999 is a reject (exit 1)" test $rc -eq 1
+check "that reject names line and field" has "$err" "adyen_end.csv:2: Creation Date: out of range in time zone EST"
+
 summary import

@@ -120,6 +120,33 @@ test_file_errors_name_line (void **state)
     recon_config_destroy (&cfg);
 }
 
+/*  Control bytes of a bad value went to the terminal as they were (found
+    by fuzz_config); a NUL byte cut the value short without a word (found
+    while writing that target).                                           */
+static void
+test_stream_nul_and_control_bytes (void **state)
+{
+    (void) state;
+    static const char nul[] = "log_format = text\ndatabase_url = postgresql:///a\0b\n";
+    FILE *f = fmemopen ((void *) nul, sizeof nul - 1, "r");
+    recon_config_t *cfg = recon_config_new ();
+    assert_int_equal (recon_config_load_stream (cfg, f, "x.conf"), -1);
+    assert_string_equal (recon_config_errstr (cfg),
+                         "x.conf:2: contains a NUL byte (is this a text file?)");
+    fclose (f);
+    recon_config_destroy (&cfg);
+
+    static const char ctl[] = "log_level = \033[2Jloud\r\n";
+    f = fmemopen ((void *) ctl, sizeof ctl - 1, "r");
+    cfg = recon_config_new ();
+    assert_int_equal (recon_config_load_stream (cfg, f, "y.conf"), -1);
+    assert_string_equal (recon_config_errstr (cfg),
+                         "y.conf:1: invalid value '?[2Jloud' for log_level: expected debug, "
+                         "info, warn or error");
+    fclose (f);
+    recon_config_destroy (&cfg);
+}
+
 static void
 test_env (void **state)
 {
@@ -183,6 +210,7 @@ main (void)
         cmocka_unit_test (test_defaults),
         cmocka_unit_test (test_file),
         cmocka_unit_test (test_file_errors_name_line),
+        cmocka_unit_test (test_stream_nul_and_control_bytes),
         cmocka_unit_test (test_env),
         cmocka_unit_test (test_listen_settings),
         cmocka_unit_test (test_env_errors),

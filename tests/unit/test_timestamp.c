@@ -35,6 +35,11 @@ test_parse_forms (void **state)
     assert_true (s_parse ("1970-01-01") == 0);
     assert_true (s_parse ("1969-12-31T23:59:59Z") == -RECON_USEC_PER_SEC);
     assert_true (s_parse ("2024-02-29") == INT64_C (1709164800) * RECON_USEC_PER_SEC);
+    /*  The two ends of the range PostgreSQL and recon share.              */
+    assert_true (s_parse ("0001-01-01") == RECON_TIMESTAMP_MIN);
+    assert_true (s_parse ("0001-01-01") == recon_days_from_civil (1, 1, 1) * RECON_USEC_PER_DAY);
+    assert_true (s_parse ("9999-12-31T23:59:59.999999Z") == RECON_TIMESTAMP_END - 1);
+    assert_true (RECON_TIMESTAMP_END == recon_days_from_civil (10000, 1, 1) * RECON_USEC_PER_DAY);
 }
 
 static void
@@ -47,6 +52,10 @@ test_parse_rejects (void **state)
         "2025-11-03T14:22:01.1234567Z", "2025-11-03T14:22:01.Z", "2025-11-03T14:22:01+25:00",
         "2025-11-03T14:22:01 UTC", "2025-11-03T14", "25-11-03", "2025/11/03", "2025-11-03X",
         "2025-11-03T14:22:01Zjunk", "２０２５-11-03",
+        /*  PostgreSQL has no year 0; an offset must not cross either end
+            (found by fuzz_import: one such row aborted a whole import).   */
+        "0000-06-01", "0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00",
+        "9999-12-31T23:00:00-05:00",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t t;
