@@ -195,17 +195,6 @@ s_quote (const void *data, size_t len, char *out)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-/*  Timestamps must survive recon_timestamp_format and parse again, which
-    holds for four-digit years only; an offset can push a parsed time just
-    outside them ("0000-01-01T00:00+01:00").                                */
-static int
-s_ts_in_range (int64_t t)
-{
-    int64_t lo = recon_days_from_civil (0, 1, 1) * RECON_USEC_PER_DAY;
-    int64_t hi = recon_days_from_civil (10000, 1, 1) * RECON_USEC_PER_DAY;
-    return t >= lo && t < hi;
-}
-
 typedef struct {
     const char *cmd;    /* prefixes every message                          */
     char *err;
@@ -266,10 +255,10 @@ s_decode_field (const s_ctx_t *ctx, const s_field_t *f, const json_t *v, recon_m
         int64_t t;
         if (!json_is_string (v))
             return s_field_fail (ctx, f, "must be an ISO 8601 timestamp string");
+        /*  The parser also refuses times outside years 0001..9999 UTC
+            (an offset can carry a date across either end).               */
         if (recon_timestamp_parse (json_string_value (v), json_string_length (v), &t) < 0)
-            return s_field_fail (ctx, f, "is not a valid ISO 8601 timestamp");
-        if (!s_ts_in_range (t))
-            return s_field_fail (ctx, f, "is outside years 0000..9999 UTC");
+            return s_field_fail (ctx, f, "is not a valid ISO 8601 timestamp in years 0001..9999 UTC");
         *(int64_t *) (base + f->offset) = t;
         return 0;
     }
@@ -451,7 +440,7 @@ s_encode_field (const s_field_t *f, const recon_msg_t *msg)
     case S_TS: {
         int64_t t = *(const int64_t *) (base + f->offset);
         char buf[RECON_TIMESTAMP_BUFSIZE];
-        if (!s_ts_in_range (t))
+        if (!recon_timestamp_in_range (t))
             return NULL;
         recon_timestamp_format (t, buf);
         return json_string (buf);

@@ -79,7 +79,7 @@ typedef struct {
     char range_lo[RECON_ORDER_ID_MAX + 1];
     int has_range_hi;                          /* 0: "range_hi": null       */
     char range_hi[RECON_ORDER_ID_MAX + 1];
-    int64_t from, to, as_of;                   /* years 0000..9999          */
+    int64_t from, to, as_of;                   /* years 0001..9999          */
     int64_t grace_fulfillment, grace_ledger, grace_processor, grace_cancel;
     int64_t tolerance;                         /* all ≥ 0                   */
 
@@ -116,7 +116,7 @@ const char *recon_cmd_name (recon_cmd_t cmd);
     integers must be JSON integers within int64 (not reals, booleans or
     strings), strings within their byte limit and without NUL (\u0000),
     timestamps ISO 8601 as recon_timestamp_parse reads them, within years
-    0000..9999 in UTC. Unknown fields are ignored. A DISCONNECT body with
+    0001..9999 in UTC. Unknown fields are ignored. A DISCONNECT body with
     "job_id" is the worker form, otherwise it must have "reason".
     Fills *OUT (wholly overwritten; zeroed on error) and returns 0;
     RECON_PROTO_EMALFORMED, or RECON_PROTO_ENOMEM when the JSON parser ran
@@ -132,7 +132,7 @@ int recon_msg_decode (const void *const *frames, const size_t *sizes, size_t nfr
     an empty reason) sets *BODY = NULL and *LEN = 0. The same rules as
     recon_msg_decode apply: a string over its limit or not NUL-terminated
     within its array, invalid UTF-8, an id ≤ 0, a count < 0 or a time
-    outside years 0000..9999 gives RECON_PROTO_EINVAL. RECON_PROTO_ENOMEM
+    outside years 0001..9999 gives RECON_PROTO_EINVAL. RECON_PROTO_ENOMEM
     when memory runs out. On error *BODY = NULL, *LEN = 0.                 */
 int recon_msg_encode_body (const recon_msg_t *msg, char **body, size_t *len);
 

@@ -158,7 +158,7 @@ test_roundtrip_job (void **state)
     s_fill (m.range_lo, "\xc3\xa9", RECON_ORDER_ID_MAX); /* "é" x 100 = 200 bytes */
     m.has_range_hi = 1;
     s_fill (m.range_hi, "\xf0\x9f\x92\xb6", RECON_ORDER_ID_MAX); /* 4-byte UTF-8 */
-    m.from = s_ts ("0000-01-01T00:00:00Z");
+    m.from = s_ts ("0001-01-01T00:00:00Z");
     m.to = s_ts ("9999-12-31T23:59:59.999999Z");
     m.as_of = s_ts ("2024-02-29T12:34:56.000001Z");
     m.grace_fulfillment = m.grace_ledger = m.grace_processor = m.grace_cancel = INT64_MAX;
@@ -464,7 +464,7 @@ static const s_bad_t s_bad[] = {
     /* timestamps */
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"2024-02-30\",\"to\":\"2024-03-01\","
                                     "\"as_of\":\"2024-03-01\"", S_JOB_GRACE)),
-     "JOB: field 'from' is not a valid ISO 8601 timestamp"},
+     "JOB: field 'from' is not a valid ISO 8601 timestamp in years 0001..9999 UTC"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"2024-01-01\",\"to\":\"yesterday\","
                                     "\"as_of\":\"2024-03-01\"", S_JOB_GRACE)),
      "JOB: field 'to' is not a valid ISO 8601 timestamp"},
@@ -473,16 +473,16 @@ static const s_bad_t s_bad[] = {
      "JOB: field 'as_of' is not a valid ISO 8601 timestamp"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"2024-01-01\\u0000\",\"to\":\"2024-01-01\","
                                     "\"as_of\":\"2024-01-01\"", S_JOB_GRACE)),
-     "JOB: field 'from' is not a valid ISO 8601 timestamp"},
+     "JOB: field 'from' is not a valid ISO 8601 timestamp in years 0001..9999 UTC"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":1704067200,\"to\":\"2024-01-01\","
                                     "\"as_of\":\"2024-01-01\"", S_JOB_GRACE)),
      "JOB: field 'from' must be an ISO 8601 timestamp string"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"0000-01-01T00:00+01:00\",\"to\":\"2024-01-01\","
                                     "\"as_of\":\"2024-01-01\"", S_JOB_GRACE)),
-     "JOB: field 'from' is outside years 0000..9999 UTC"},
+     "JOB: field 'from' is not a valid ISO 8601 timestamp in years 0001..9999 UTC"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"2024-01-01\",\"to\":\"9999-12-31T23:30-01:00\","
                                     "\"as_of\":\"2024-01-01\"", S_JOB_GRACE)),
-     "JOB: field 'to' is outside years 0000..9999 UTC"},
+     "JOB: field 'to' is not a valid ISO 8601 timestamp in years 0001..9999 UTC"},
     {S_BODY ("JOB", S_JOB (S_RANGE, "\"from\":\"2024-01-01\",\"to\":\"2024-01-01\"", S_JOB_GRACE)),
      "JOB: missing field 'as_of'"},
     /* booleans */
