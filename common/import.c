@@ -392,6 +392,23 @@ s_summarize_brin (recon_db_t *db)
     PQclear (r);
 }
 
+/*  A table filled from empty has no statistics until autovacuum gets to
+    it (a minute or more), and until then the planner guesses: a run right
+    after a first import read each batch by sequential scan (0.7 s a batch
+    at 200k orders, a run 15x slower). ANALYZE samples a bounded number of
+    rows, so after any sizeable import it is cheap; best effort, like the
+    BRIN summary (a read-only role may not be the owner).                 */
+static void
+s_analyze_targets (recon_db_t *db, recon_import_source_t source, const recon_import_result_t *res)
+{
+    if (res->imported + res->updated < 1000)
+        return;
+    const char *sql = source == RECON_IMPORT_PROCESSOR ? "ANALYZE recon.processor_events"
+                      : source == RECON_IMPORT_LEDGER  ? "ANALYZE ledger.journal_entries, ledger.postings"
+                                                       : "ANALYZE fulfillment.orders";
+    PQclear (PQexec (recon_db_conn (db), sql));
+}
+
 int
 recon_import_file (recon_db_t *db, const recon_import_options_t *opt, const char *path,
                    recon_import_result_t *result)
@@ -425,6 +442,8 @@ recon_import_file (recon_db_t *db, const recon_import_options_t *opt, const char
     rc = s_run (&job);
     if (rc == 0 && opt->source == RECON_IMPORT_PROCESSOR)
         s_summarize_brin (db);
+    if (rc == 0)
+        s_analyze_targets (db, opt->source, result);
     if (rc < 0) {
         /*  Keep the first error: the rollback must not overwrite it.      */
         PQclear (PQexec (recon_db_conn (db), "ROLLBACK"));
