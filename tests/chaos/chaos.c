@@ -28,8 +28,8 @@
     depends on the machine's speed; the report prints both.
 
     usage: chaos RECON BROKER WORKER GEN PROXY [--seed S] [--seconds N]
-                 [--orders N] [--shards N]
-    RECON_TEST_SEED, RECON_TEST_CHAOS_SECONDS and RECON_TEST_CHAOS_ORDERS stand in
+                 [--orders N] [--shards N]        (`./dev chaos` runs it)
+    RECON_TEST_SEED and RECON_TEST_CHAOS_{SECONDS,ORDERS,SHARDS} stand in
     for the flags. RECON_TEST_KEEP=1 keeps the logs. Exit 0 when every
     check passed, 1 when one failed, 2 when the set-up failed.           */
 #include <errno.h>
@@ -810,7 +810,9 @@ s_self_test (s_chaos_t *c)
 static long
 s_opt (int argc, char **argv, const char *flag, const char *env, long def)
 {
-    for (int i = 6; i + 1 < argc; i++)
+    /*  The last one wins, so `./dev chaos --seconds 1800 "$@"` can be
+        overridden from its command line.                                 */
+    for (int i = argc - 2; i >= 6; i--)
         if (strcmp (argv[i], flag) == 0)
             return strtol (argv[i + 1], NULL, 10);
     const char *e = getenv (env);
@@ -857,8 +859,8 @@ main (int argc, char **argv)
     c->rng = c->seed;
     c->t0 = s_now_ms ();
     signal (SIGPIPE, SIG_IGN);
-    printf ("chaos: seed %" PRIu64 " (replay: RECON_TEST_SEED=%" PRIu64 " %s ... --seconds %d "
-            "--orders %d)\n", c->seed, c->seed, argv[0], c->seconds, c->orders);
+    printf ("chaos: seed %" PRIu64 " (replay: ./dev chaos --seed %" PRIu64 " --seconds %d "
+            "--orders %d --shards %d)\n", c->seed, c->seed, c->seconds, c->orders, c->shards);
     snprintf (c->dir, sizeof c->dir, "/tmp/recon-chaos.%d", (int) getpid ());
     mkdir (c->dir, 0755);
     snprintf (c->sock, sizeof c->sock, "/tmp/recon-chaos.%d/broker.sock", (int) getpid ());
@@ -910,8 +912,12 @@ main (int argc, char **argv)
         total += c->faults[i];
     }
     printf ("chaos:   %4ld  in all; traffic faults: %s\n", total, c->net_note);
-    s_check (c, c->nruns >= 1 && total >= F_COUNT, "%d runs under %ld faults, every kind at least once",
-             c->nruns, total);
+    /*  Every kind comes first in the schedule; a minute always fits them. */
+    int kinds = 0;
+    for (int i = 0; i < F_COUNT; i++)
+        kinds += c->faults[i] > 0;
+    s_check (c, c->nruns >= 1 && total >= 1 && (c->seconds < 60 || kinds == F_COUNT),
+             "%d runs under %ld faults of %d kinds (of %d)", c->nruns, total, kinds, F_COUNT);
     if (!c->failed)
         rc = 0;
 done:
