@@ -278,20 +278,6 @@ if one '^\./dev chaos'; then
         bash -c 'grep -q "^chaos: seed [0-9]" <<<"$1" && grep -q "in all; traffic faults" <<<"$1"' _ "$out"
 fi
 
-# ./dev chaos = the normal build + tests/chaos/chaos (the chaos suite of
-# ./dev test runs the soak itself); here a tiny soak with the README's
-# flags proves the command line and the checker's verdict.
-if one '^\./dev chaos'; then
-    check "./dev chaos runs tests/chaos/chaos" grep -q 'build/tests/chaos/chaos build/cli/recon' "$SRC/dev"
-    flags=$(sed 's/^\.\/dev chaos//' <<<"$cmd")
-    # shellcheck disable=SC2086 # the README's flags, split as the shell would
-    run "$B/tests/chaos/chaos" "$B/cli/recon" "$B/broker/recon-broker" "$B/worker/recon-worker" \
-        "$B/tests/gen/recon-gen" "$B/tests/chaos/chaos_proxy" $flags --seconds 5 --orders 1000
-    check "chaos soak (1000 orders, 5 s) passes (rc $rc)" test $rc -eq 0
-    check "chaos prints its seed and the faults survived" \
-        bash -c 'grep -q "^chaos: seed [0-9]" <<<"$1" && grep -q "in all; traffic faults" <<<"$1"' _ "$out"
-fi
-
 for c in "${cmds[@]}"; do
     check "README command exercised by a rule: $c" test -n "${claimed[$c]:-}"
 done
