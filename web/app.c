@@ -759,6 +759,17 @@ s_act (s_ctx_t *x, int64_t id, const char *verb, const web_form_t *f)
 
 extern const char web_css[];
 
+/*  Counts query arguments that are not valid UTF-8 into *CLS: they would
+    reach PostgreSQL as filters and fail there as a database error.       */
+static enum MHD_Result
+s_check_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    if (!web_utf8_valid (key) || (value && !web_utf8_valid (value)))
+        (*(int *) cls)++;
+    return MHD_YES;
+}
+
 static enum MHD_Result
 s_route (s_ctx_t *x, const char *method, const char *url, s_request_t *req)
 {
@@ -781,6 +792,11 @@ s_route (s_ctx_t *x, const char *method, const char *url, s_request_t *req)
     }
     if (req->too_big)
         return s_message (x, 413, "Too large", "The form was too large.", "/");
+    int bad_args = 0;
+    MHD_get_connection_values (x->c, MHD_GET_ARGUMENT_KIND, s_check_arg, &bad_args);
+    if (bad_args || !web_utf8_valid (url))
+        return s_message (x, MHD_HTTP_BAD_REQUEST, "Bad request",
+                          "The address could not be read (it is not valid UTF-8 text).", "/");
     web_form_t f = {0};
     if (post && web_form_parse (&f, req->body.data ? req->body.data : "", req->body.len) < 0)
         return s_message (x, MHD_HTTP_BAD_REQUEST, "Bad request", "The form could not be read.", "/");
@@ -849,7 +865,7 @@ s_handle (void *cls, struct MHD_Connection *c, const char *url, const char *meth
         if (req->body.len + *upload_size > S_BODY_MAX)
             req->too_big = 1;
         else
-            web_printf (&req->body, "%.*s", (int) *upload_size, upload);
+            web_append (&req->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }

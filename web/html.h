@@ -16,6 +16,10 @@ typedef struct {
 /*  Appends printf-formatted text (not escaped: for markup we write).     */
 void web_printf (web_buf_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/*  Appends LEN bytes of DATA as they are, NUL bytes included (a request
+    body: the form decoder must see a NUL to refuse it).                  */
+void web_append (web_buf_t *b, const void *data, size_t len);
+
 /*  Appends TEXT with & < > " ' escaped: for anything that came from data
     or a request, in element content and in quoted attributes.             */
 void web_esc (web_buf_t *b, const char *text);
@@ -34,9 +38,14 @@ typedef struct {
     char *mem; /* owns every string */
 } web_form_t;
 
+/*  1 when the NUL-terminated S is valid UTF-8 (RFC 3629: no overlongs,
+    surrogates or code points past U+10FFFF), else 0.                      */
+int web_utf8_valid (const char *s);
+
 /*  Decodes an urlencoded BODY of LEN bytes ('+' is a space, %XX a byte)
     into FORM. Returns 0, or -1 when it is malformed (bad %-escape, a NUL
-    byte, more than WEB_FORM_MAX fields) or memory ran out.                */
+    byte, invalid UTF-8 in a name or value, more than WEB_FORM_MAX fields)
+    or memory ran out.                                                     */
 int web_form_parse (web_form_t *form, const char *body, size_t len);
 
 /*  The value of NAME, or NULL.                                            */

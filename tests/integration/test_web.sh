@@ -169,6 +169,12 @@ check "a disabled user is signed out at once" test "$(C -b "$work/alice" "$base/
 check "a disabled user cannot sign in" test "$(try_login alice 'correct horse battery')" = 401
 check "malformed form: 400" test "$(C -d 'user=%zz' "$base/login")" = 400
 check "unknown method: 405" test "$(C -X DELETE "$base/")" = 405
+# Found by fuzz_web_http: invalid UTF-8 reached PostgreSQL and came back as
+# "Database unavailable" (503); a NUL in a body was cut off, not refused.
+check "invalid UTF-8 in a filter: 400, not a database error" test "$(C "$base/?q=%FF%FE")" = 400
+check "the 400 says why" grep -q "not valid UTF-8" "$work/body"
+check "invalid UTF-8 in a form: 400" test "$(C -d 'user=%C0%AF' "$base/login")" = 400
+check "a NUL byte in a body: 400" test "$(printf 'user=a\0b&password=x' | C --data-binary @- "$base/login")" = 400
 
 # ---- trusted-proxy mode -----------------------------------------------------
 kill "$webpid"; wait "$webpid"; wrc=$?; webpid=

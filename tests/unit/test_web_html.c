@@ -94,13 +94,36 @@ test_form_malformed (void **state)
     assert_int_equal (web_form_parse (&f, many, strlen (many)), -1);
 }
 
+static void
+test_utf8 (void **state)
+{
+    (void) state;
+    static const char *const good[] = {"", "plain", "caf\xc3\xa9", "\xe2\x82\xac 12",
+                                       "\xf0\x9f\x92\xb6", "\xef\xbf\xbd"};
+    static const char *const bad[] = {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                                      "\xf4\x90\x80\x80", "\xc3", "a\xe2\x82", "\x80"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal (web_utf8_valid (good[i]), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal (web_utf8_valid (bad[i]), 0);
+    web_form_t f;
+    assert_int_equal (web_form_parse (&f, "note=%FF", 8), -1);
+    assert_int_equal (web_form_parse (&f, "%C3%A9=1", 8), 0);
+    web_form_free (&f);
+    web_buf_t b = {0};
+    web_append (&b, "a\0b", 3);
+    assert_int_equal (b.len, 3);
+    assert_int_equal (b.data[1], '\0');
+    web_buf_free (&b);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_escape),  cmocka_unit_test (test_printf_grows),
         cmocka_unit_test (test_url),     cmocka_unit_test (test_form),
-        cmocka_unit_test (test_form_malformed),
+        cmocka_unit_test (test_form_malformed), cmocka_unit_test (test_utf8),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
