@@ -127,5 +127,17 @@ for n in "${ORDERS[@]}"; do
     printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 2 workers (correct: $ok2)" "$t_r2" "$(ratio "$t_r2" "$t_floor")"
     printf '%-10s %-44s %10s %9s\n' "$n" "  recon 2 workers / SQL baseline" "" "$(ratio "$t_r2" "$t_sql")"
     printf '%-10s %-44s %10s %9s\n' "$n" "  worker peak RSS (MiB), 1 / 2 workers" "" "$((rss1 / 1024)) / $((rss2 / 1024))"
+    # A/B rows in the same invocation (RECON_TEST_BENCH_BATCHES="5000 10000"):
+    # 2 workers with other batch sizes, then 1 worker again (is the first
+    # run after an import slower?).
+    if [ -n "${RECON_TEST_BENCH_BATCHES:-}" ]; then
+        for b in $RECON_TEST_BENCH_BATCHES; do
+            RECON_BATCH_SIZE=$b recon_run 2
+            printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 2 workers, batch $b (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
+            printf '%-10s %-44s %10s %9s\n' "$n" "  worker peak RSS (MiB), batch $b" "" "$((rss_kb / 1024))"
+        done
+        recon_run 1
+        printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 1 worker, again (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
+    fi
     psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE bench_$n WITH (FORCE)" >/dev/null
 done

@@ -41,3 +41,21 @@ fill_queue() { # fill_queue ORDERS SEED — generate, import, run (recon-worker 
     run_id=$($RECON run --from "$from" --to "$to" --as-of "$as_of" --shards 2 2>/dev/null)
     RECON_BROKER_HTTP=off $WORKER --run "$run_id" >/dev/null 2>&1
 }
+# http PORT PATH — GET over bash's /dev/tcp (no client needed); sets status, body
+http() {
+    local resp
+    status=0 body=
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+    printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$2" >&3
+    resp=$(cat <&3); exec 3<&-
+    status=$(head -1 <<<"$resp" | cut -d' ' -f2)
+    body=$(sed '1,/^\r$/d' <<<"$resp")
+}
+port_of() { # port_of LOG [N] — the port of the Nth (1st) http.listening line (JSON log)
+    local p i
+    for i in $(seq 100); do
+        p=$(grep '"event":"http.listening"' "$1" | sed -n "${2:-1}p" | grep -o '"port":"[0-9]*"' | grep -o '[0-9]*')
+        [ -n "$p" ] && { echo "$p"; return; }
+        sleep 0.1
+    done
+}

@@ -24,24 +24,6 @@ trap cleanup EXIT
 seed=${RECON_TEST_SEED:-$(( $(date +%s%N) % 1000000007 ))}
 echo "seed $seed (replay: RECON_TEST_SEED=$seed meson test frame_storm)"
 
-# http PORT PATH — GET over bash's /dev/tcp; sets status, body
-http() {
-    local resp
-    status=0 body=
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$2" >&3
-    resp=$(cat <&3); exec 3<&-
-    status=$(head -1 <<<"$resp" | cut -d' ' -f2)
-    body=$(sed '1,/^\r$/d' <<<"$resp")
-}
-port_of() { # port_of LOG — the port of the first http.listening line (JSON log)
-    local p i
-    for i in $(seq 100); do
-        p=$(grep '"event":"http.listening"' "$1" | head -1 | grep -o '"port":"[0-9]*"' | grep -o '[0-9]*')
-        [ -n "$p" ] && { echo "$p"; return; }
-        sleep 0.1
-    done
-}
 metric() { awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' <<<"$1"; }
 meta() { grep -o "\"$1\": *\"[^\"]*\"" "$work/g/meta.json" | cut -d'"' -f4; }
 

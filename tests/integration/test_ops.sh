@@ -22,28 +22,10 @@ trap cleanup EXIT
 : "${RECON_DATABASE_URL:?run under recon sandbox (./dev test does)}"
 command -v promtool >/dev/null || { echo "FAIL promtool missing (apt-get install prometheus)"; exit 1; }
 
-# http PORT PATH — GET over bash's /dev/tcp (no client needed); sets status, body
-http() {
-    local resp
-    status=0 body=
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$2" >&3
-    resp=$(cat <&3); exec 3<&-
-    status=$(head -1 <<<"$resp" | cut -d' ' -f2)
-    body=$(sed '1,/^\r$/d' <<<"$resp")
-}
 # metric TEXT NAME — the value of one exact series (labels included)
 metric() { awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print "missing" }' <<<"$1"; }
 # msum TEXT REGEX — the sum of every series whose name{labels} matches
 msum() { awk -v r="$2" '$1 ~ r { s += $2 } END { printf "%d\n", s }' <<<"$1"; }
-port_of() { # port_of LOG N — the port of the Nth http.listening line (JSON log)
-    local p i
-    for i in $(seq 50); do
-        p=$(grep '"event":"http.listening"' "$1" | sed -n "$2p" | grep -o '"port":"[0-9]*"' | grep -o '[0-9]*')
-        [ -n "$p" ] && { echo "$p"; return; }
-        sleep 0.1
-    done
-}
 meta() { grep -o "\"$1\": *\"[^\"]*\"" "$G/meta.json" | cut -d'"' -f4; }
 
 $GEN --orders 20000 --seed 11 --out "$work/g" >/dev/null || { echo "FAIL generator"; exit 1; }
@@ -118,6 +100,9 @@ check "workers by state: 2 idle" test "$(metric "$m" 'recon_workers{state="idle"
 # mismatches opened, by kind, equal the rows in recon.mismatches
 kinds=$(q "SELECT kind || ' ' || count(*) FROM recon.mismatches GROUP BY kind ORDER BY kind")
 check "the run opened mismatches of several kinds" test "$(wc -l <<<"$kinds")" -ge 5
+# Workers analyze a young queue as it doubles (reconciler.c): without that
+# a first run planned every batch against the whole queue by hash.
+check "the workers analyzed the growing queue" test "$(q "SELECT count(*) FROM pg_stat_user_tables WHERE relid = 'recon.mismatches'::regclass AND last_analyze IS NOT NULL")" -eq 1
 bad=0
 while read -r kind n; do
     got=$(msum "$m" "^recon_mismatches_opened_total[{]kind=\"$kind\",")
