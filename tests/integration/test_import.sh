@@ -54,6 +54,17 @@ run env RECON_DATABASE_URL="$B" $RECON import processor --format adyen "$G/adyen
 check "adyen import exits 0" test $rc -eq 0
 run env RECON_DATABASE_URL="$B" $RECON import processor --format canonical --processor other "$G/processor_other.csv"
 check "other import exits 0" test $rc -eq 0
+# Two imports of the same report at once: one stores the events, the other
+# waits for it and finds them all there (no error, nothing twice).
+newdb "imp_par_$$"; P=$url
+RECON_DATABASE_URL="$P" $RECON import processor --format stripe "$G/stripe.csv" >"$work/c1" 2>&1 & c1=$!
+RECON_DATABASE_URL="$P" $RECON import processor --format stripe "$G/stripe.csv" >"$work/c2" 2>&1 & c2=$!
+wait $c1; r1=$?; wait $c2; r2=$?
+check "two imports of one file at once both exit 0 ($r1 $r2)" test "$r1$r2" = 00
+n_p=$(q 'SELECT count(*) FROM recon.processor_events')
+url=$B; n_b=$(q "SELECT count(*) FROM recon.processor_events WHERE processor = 'stripe'")
+check "... and store each event once ($n_p of $n_b)" test "$n_p" -eq "$n_b"
+check "... one imported them, the other found duplicates" bash -c "cat '$work/c1' '$work/c2' | grep -c ' 0 imported, 0 updated, $n_b duplicate' | grep -qx 1"
 money="SELECT order_id, kind, sum(amount_minor), min(currency), min(occurred_at), count(*)
          FROM recon.processor_events WHERE status = 'succeeded'
         GROUP BY 1, 2 ORDER BY order_id COLLATE \"C\", kind"
