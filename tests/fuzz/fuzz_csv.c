@@ -11,6 +11,7 @@
     fields joined by commas, fields re-quoted parse back to themselves),
     and the header API is exercised. Any violation aborts.               */
 #include "recon/csv.h"
+#include "fuzz_oracle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,42 +23,6 @@ s_check (int ok)
 {
     if (!ok)
         abort ();
-}
-
-static int
-s_valid_utf8 (const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
 }
 
 static recon_csv_t *
@@ -139,7 +104,7 @@ s_check_record (const recon_csv_t *csv, int rc, const char *in, size_t n,
         size_t len;
         const char *f = recon_csv_field (csv, i, &len);
         s_check (f != NULL && f[len] == '\0' && strlen (f) == len);
-        s_check (s_valid_utf8 ((const unsigned char *) f, len));
+        s_check (fuzz_utf8_valid ((const unsigned char *) f, len, 1));
         joined += len + (i > 0);
     }
     s_check (recon_csv_field (csv, nf, NULL) == NULL);

@@ -19,6 +19,7 @@
     a printable, valid UTF-8 reason; a SKIP names its category, printable
     too. Any
     violation aborts.                                                     */
+#include "fuzz_oracle.h"
 #include "import_map.h"
 #include "recon/timestamp.h"
 
@@ -46,45 +47,6 @@ static const struct {
     {RECON_IMPORT_PROCESSOR, "canonical"}, {RECON_IMPORT_LEDGER, "canonical"},
     {RECON_IMPORT_FULFILLMENT, "canonical"}, {RECON_IMPORT_FULFILLMENT, "shopify"},
 };
-
-/*  1 when the N bytes at S are valid UTF-8 (what PostgreSQL requires).   */
-static int
-s_utf8 (const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c == 0)
-                return 0;
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 static int
 s_is (const char *f, size_t n, const char *word)
@@ -154,7 +116,7 @@ s_check_line (const import_format_t *fmt, const char *line, size_t len)
 {
     s_check (len > 0 && line[len - 1] == '\t');
     s_check (memchr (line, '\n', len) == NULL && memchr (line, '\r', len) == NULL);
-    s_check (s_utf8 ((const unsigned char *) line, len));
+    s_check (fuzz_utf8_valid ((const unsigned char *) line, len, 0));
     const char *f[16];
     size_t fl[16];
     int nf = 0;
@@ -207,7 +169,7 @@ s_check_printable (const char *text)
 {
     size_t n = strlen (text);
     s_check (n > 0);
-    s_check (s_utf8 ((const unsigned char *) text, n));
+    s_check (fuzz_utf8_valid ((const unsigned char *) text, n, 0));
     for (size_t i = 0; i < n; i++)
         s_check ((unsigned char) text[i] >= 0x20 && text[i] != 0x7f);
 }
