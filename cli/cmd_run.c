@@ -115,6 +115,14 @@ s_terminal (const char *state)
            || strcmp (state, "cancelled") == 0;
 }
 
+static int
+s_unreadable (recon_db_t *db, int64_t run_id)
+{
+    fprintf (stderr, "\nrecon run: cannot read run %lld: %s\n", (long long) run_id,
+             recon_db_errstr (db));
+    return CLI_EXIT_FAILURE;
+}
+
 int
 cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
 {
@@ -127,11 +135,9 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
                              "%lld)\n", (long long) run_id, (long long) run_id);
             return CLI_EXIT_FAILURE;
         }
-        if (recon_run_status (db, run_id, &st) != 0) {
-            fprintf (stderr, "\nrecon run: cannot read run %lld: %s\n", (long long) run_id,
-                     recon_db_errstr (db));
-            return CLI_EXIT_FAILURE;
-        }
+        /*  The open-items count is read once, at the end (see below).    */
+        if (recon_run_progress (db, run_id, &st) != 0)
+            return s_unreadable (db, run_id);
         int64_t now = recon_now_us ();
         if (first_done < 0)
             first_done = st.orders_done;
@@ -147,6 +153,8 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
     }
     if (tty)
         fputc ('\n', stderr);
+    if (recon_run_status (db, run_id, &st) != 0)
+        return s_unreadable (db, run_id);
     char done[32], found[32], open[32];
     printf ("run %lld %s: %s orders reconciled, %s mismatches found, %s open\n",
             (long long) run_id, st.state, s_count (done, sizeof done, st.orders_done),

@@ -84,16 +84,22 @@ recon_run_create (recon_db_t *db, const recon_run_request_t *req, int64_t *run_i
     char id[24];
     snprintf (id, sizeof id, "%lld", (long long) *run_id);
     PQclear (res);
-    /*  Boundaries: N-quantiles of the window's distinct order ids.        */
+    /*  Boundaries: N-quantiles of the order ids of the window's events,
+        so each shard gets about as many events (and an order's events
+        stay in one shard). One pass, two sorts inside the aggregates: the
+        quantiles of the distinct ids took a DISTINCT and a second sort,
+        3.4 s against 1.2 s at 1M orders, before any worker could start.  */
     const char *q[] = {id, from, to, shards, attempts};
     res = PQexecParams (conn,
-        "WITH ids AS (SELECT DISTINCT order_id COLLATE \"C\" AS o FROM recon.processor_events "
-        "              WHERE (occurred_at >= $2 AND occurred_at < $3) "
-        "                 OR (imported_at >= $2 AND imported_at < $3)), "
-        " n AS (SELECT count(*) AS n FROM ids), "
-        " cuts AS (SELECT DISTINCT unnest(CASE WHEN $4::int > 1 THEN (SELECT percentile_disc("
-        "                 (SELECT array_agg(k::float8 / $4::int) FROM generate_series(1, $4::int - 1) k)) "
-        "                 WITHIN GROUP (ORDER BY o) FROM ids) ELSE '{}'::text[] END) AS cut), "
+        "WITH w AS (SELECT count(DISTINCT order_id COLLATE \"C\") AS n, "
+        "                  percentile_disc((SELECT array_agg(k::float8 / $4::int) "
+        "                                     FROM generate_series(1, $4::int - 1) k)) "
+        "                  WITHIN GROUP (ORDER BY order_id COLLATE \"C\") AS cuts "
+        "             FROM recon.processor_events "
+        "            WHERE (occurred_at >= $2 AND occurred_at < $3) "
+        "               OR (imported_at >= $2 AND imported_at < $3)), "
+        " n AS (SELECT n FROM w), "
+        " cuts AS (SELECT DISTINCT unnest(coalesce(cuts, '{}'::text[])) AS cut FROM w), "
         " bounds AS (SELECT cut, row_number() OVER (ORDER BY cut COLLATE \"C\") AS k FROM cuts "
         "             WHERE cut IS NOT NULL AND cut <> ''), "
         " shards AS (SELECT 0 AS shard, '' AS lo, (SELECT cut FROM bounds WHERE k = 1) AS hi "
@@ -121,13 +127,13 @@ recon_run_create (recon_db_t *db, const recon_run_request_t *req, int64_t *run_i
 
 #define S_EPOCH(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-int
-recon_run_status (recon_db_t *db, int64_t run_id, recon_run_status_t *out)
+static int
+s_status (recon_db_t *db, int64_t run_id, int count_open, recon_run_status_t *out)
 {
     memset (out, 0, sizeof *out);
     char id[24];
     snprintf (id, sizeof id, "%lld", (long long) run_id);
-    const char *p[] = {id};
+    const char *p[] = {id, count_open ? "t" : "f"};
     PGresult *res = recon_db_query (db,
         "SELECT r.run_id, r.state, " S_EPOCH ("r.window_from") ", " S_EPOCH ("r.window_to") ", "
         S_EPOCH ("r.as_of") ", " S_EPOCH ("r.created_at") ", " S_EPOCH ("r.finished_at") ", "
@@ -136,13 +142,14 @@ recon_run_status (recon_db_t *db, int64_t run_id, recon_run_status_t *out)
         "  count(*) FILTER (WHERE j.state = 'pending'), count(*) FILTER (WHERE j.state = 'running'), "
         "  count(*) FILTER (WHERE j.state = 'succeeded'), count(*) FILTER (WHERE j.state = 'dead'), "
         "  count(*) FILTER (WHERE j.state = 'cancelled'), "
-        "  (SELECT count(*) FROM recon.mismatches m WHERE m.last_seen_run = r.run_id "
-        "     AND m.status IN ('open', 'in_review')), "
+        "  CASE WHEN $2::bool THEN (SELECT count(*) FROM recon.mismatches m "
+        "        WHERE m.last_seen_run = r.run_id AND m.status IN ('open', 'in_review')) "
+        "       ELSE -1 END, "
         S_EPOCH ("min(j.started_at)") ", "
         "  (SELECT left(last_error, 250) FROM recon.jobs d WHERE d.run_id = r.run_id "
         "     AND d.state = 'dead' LIMIT 1) "
         "FROM recon.runs r LEFT JOIN recon.jobs j USING (run_id) WHERE r.run_id = $1 "
-        "GROUP BY r.run_id", 1, p);
+        "GROUP BY r.run_id", 2, p);
     if (!res)
         return -1;
     if (PQntuples (res) == 0) {
@@ -170,6 +177,18 @@ recon_run_status (recon_db_t *db, int64_t run_id, recon_run_status_t *out)
     snprintf (out->last_error, sizeof out->last_error, "%s", PQgetvalue (res, 0, 18));
     PQclear (res);
     return 0;
+}
+
+int
+recon_run_status (recon_db_t *db, int64_t run_id, recon_run_status_t *out)
+{
+    return s_status (db, run_id, 1, out);
+}
+
+int
+recon_run_progress (recon_db_t *db, int64_t run_id, recon_run_status_t *out)
+{
+    return s_status (db, run_id, 0, out);
 }
 
 int
