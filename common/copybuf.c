@@ -5,6 +5,7 @@
     tight loop with no per-byte function calls or bounds checks.          */
 #include "recon/copybuf.h"
 #include "recon/timestamp.h"
+#include "recon/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,17 +106,10 @@ recon_copybuf_raw (recon_copybuf_t *b, const char *text, size_t n)
             recon_copybuf_text (b, (const char *) start, (size_t) (p - start));
         if (p == end)
             break;
-        int extra = *p >= 0xf0 && *p <= 0xf4 ? 3 : *p >= 0xe0 && *p < 0xf0 ? 2
-                  : *p >= 0xc2 && *p < 0xe0 ? 1 : -1;
-        int ok = extra > 0 && end - p > extra;
-        for (int k = 1; ok && k <= extra; k++)
-            ok = (p[k] & 0xc0) == 0x80;
-        if (ok && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)
-                   || (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-            ok = 0;
-        if (ok) {
-            recon_copybuf_text (b, (const char *) p, (size_t) extra + 1);
-            p += extra + 1;
+        int len = recon_utf8_seq (p, end); /* -1 for a NUL too */
+        if (len > 0) {
+            recon_copybuf_text (b, (const char *) p, (size_t) len);
+            p += len;
         } else {
             char esc[8];
             snprintf (esc, sizeof esc, "\\x%02X", *p++);

@@ -9,6 +9,7 @@
     split), and a sentinel byte at the scan limit lets the inner loops test
     one table entry per byte and nothing else.                            */
 #include "recon/csv.h"
+#include "recon/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -254,41 +255,6 @@ s_grow_off (recon_csv_t *csv)
     return 0;
 }
 
-/*  Length (2..4) of the valid UTF-8 sequence at P; 0 when LIM cuts it
-    short before any invalid byte; -1 when invalid. Overlong forms,
-    surrogates and code points above U+10FFFF are invalid (RFC 3629).     */
-static int
-s_utf8_seq (const unsigned char *p, const unsigned char *lim)
-{
-    unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    int n;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return -1;
-    for (int i = 1; i < n; i++) {
-        if (p + i >= lim)
-            return 0;
-        if (p[i] < lo || p[i] > hi)
-            return -1;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return n;
-}
-
 static void
 s_content_error (s_result_t *r, int code, size_t field)
 {
@@ -379,7 +345,7 @@ s_parse (recon_csv_t *csv, s_result_t *r)
                     *out++ = (char) *p++;
                     continue;
                 }
-                int n = s_utf8_seq (p, lim);
+                int n = recon_utf8_seq (p, lim);
                 if (n > 0) {
                     memcpy (out, p, (size_t) n);
                     out += n;
@@ -440,7 +406,7 @@ s_parse (recon_csv_t *csv, s_result_t *r)
                     *out++ = (char) *p++;
                     continue;
                 }
-                int n = s_utf8_seq (p, lim);
+                int n = recon_utf8_seq (p, lim);
                 if (n > 0) {
                     memcpy (out, p, (size_t) n);
                     out += n;

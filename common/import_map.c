@@ -9,6 +9,7 @@
 #include "recon/classify.h"
 #include "recon/money.h"
 #include "recon/timestamp.h"
+#include "recon/utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -92,17 +93,10 @@ s_clean_text (const char *s, size_t n)
             p++;
             continue;
         }
-        int extra = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : -1;
-        if (extra < 0 || end - p <= extra)
+        int len = recon_utf8_seq (p, end);
+        if (len <= 0)
             return 0;
-        for (int k = 1; k <= extra; k++)
-            if ((p[k] & 0xc0) != 0x80)
-                return 0;
-        /*  Overlongs and surrogates.                                      */
-        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)
-            || (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-            return 0;
-        p += extra + 1;
+        p += len;
     }
     return 1;
 }

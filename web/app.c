@@ -14,6 +14,7 @@
 #include "recon/queue.h"
 #include "recon/timestamp.h"
 #include "recon/users.h"
+#include "recon/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -765,7 +766,8 @@ static enum MHD_Result
 s_check_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void) kind;
-    if (!web_utf8_valid (key) || (value && !web_utf8_valid (value)))
+    if (!recon_utf8_valid (key, strlen (key))
+        || (value && !recon_utf8_valid (value, strlen (value))))
         (*(int *) cls)++;
     return MHD_YES;
 }
@@ -794,7 +796,7 @@ s_route (s_ctx_t *x, const char *method, const char *url, s_request_t *req)
         return s_message (x, 413, "Too large", "The form was too large.", "/");
     int bad_args = 0;
     MHD_get_connection_values (x->c, MHD_GET_ARGUMENT_KIND, s_check_arg, &bad_args);
-    if (bad_args || !web_utf8_valid (url))
+    if (bad_args || !recon_utf8_valid (url, strlen (url)))
         return s_message (x, MHD_HTTP_BAD_REQUEST, "Bad request",
                           "The address could not be read (it is not valid UTF-8 text).", "/");
     web_form_t f = {0};

@@ -4,6 +4,7 @@
     and every value that did not come from our own source code goes
     through web_esc — there is no other way to put data into a page.      */
 #include "html.h"
+#include "recon/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,33 +124,6 @@ s_hex (char c)
 }
 
 int
-web_utf8_valid (const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        int n = *p >= 0xc2 && *p <= 0xdf ? 1 : *p >= 0xe0 && *p <= 0xef ? 2
-                : *p >= 0xf0 && *p <= 0xf4 ? 3 : -1;
-        if (n < 0)
-            return 0;
-        /*  The second byte's range rules out overlongs, surrogates and
-            code points past U+10FFFF (RFC 3629's table).                  */
-        unsigned lo = *p == 0xe0 ? 0xa0 : *p == 0xf0 ? 0x90 : 0x80;
-        unsigned hi = *p == 0xed ? 0x9f : *p == 0xf4 ? 0x8f : 0xbf;
-        if (p[1] < lo || p[1] > hi)
-            return 0;
-        for (int k = 2; k <= n; k++)
-            if ((p[k] & 0xc0) != 0x80)
-                return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
-int
 web_form_parse (web_form_t *form, const char *body, size_t len)
 {
     memset (form, 0, sizeof *form);
@@ -196,7 +170,8 @@ web_form_parse (web_form_t *form, const char *body, size_t len)
     /*  Text goes to PostgreSQL, which refuses invalid UTF-8: refuse it here,
         as a bad form, not later as a database error (fuzz_web_http).     */
     for (int k = 0; k < form->n; k++)
-        if (!web_utf8_valid (form->name[k]) || !web_utf8_valid (form->value[k]))
+        if (!recon_utf8_valid (form->name[k], strlen (form->name[k]))
+            || !recon_utf8_valid (form->value[k], strlen (form->value[k])))
             return web_form_free (form), -1;
     return 0;
 }

@@ -38,10 +38,6 @@ typedef struct {
     char *mem; /* owns every string */
 } web_form_t;
 
-/*  1 when the NUL-terminated S is valid UTF-8 (RFC 3629: no overlongs,
-    surrogates or code points past U+10FFFF), else 0.                      */
-int web_utf8_valid (const char *s);
-
 /*  Decodes an urlencoded BODY of LEN bytes ('+' is a space, %XX a byte)
     into FORM. Returns 0, or -1 when it is malformed (bad %-escape, a NUL
     byte, invalid UTF-8 in a name or value, more than WEB_FORM_MAX fields)

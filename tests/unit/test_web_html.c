@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "html.h"
+#include "recon/utf8.h"
 
 static void
 test_escape (void **state)
@@ -103,9 +104,9 @@ test_utf8 (void **state)
     static const char *const bad[] = {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
                                       "\xf4\x90\x80\x80", "\xc3", "a\xe2\x82", "\x80"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal (web_utf8_valid (good[i]), 1);
+        assert_int_equal (recon_utf8_valid (good[i], strlen (good[i])), 1);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal (web_utf8_valid (bad[i]), 0);
+        assert_int_equal (recon_utf8_valid (bad[i], strlen (bad[i])), 0);
     web_form_t f;
     assert_int_equal (web_form_parse (&f, "note=%FF", 8), -1);
     assert_int_equal (web_form_parse (&f, "%C3%A9=1", 8), 0);
