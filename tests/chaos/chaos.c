@@ -49,6 +49,9 @@
 #include <unistd.h>
 
 #include "recon/sandbox.h"
+#include "recon/timestamp.h"
+#include "../support/test_proc.h"
+#include "../support/test_rng.h"
 
 #define S_WORKERS 3     /* w0, w1 on ipc://; w2 behind the proxy */
 #define S_NET_WORKER 2
@@ -86,7 +89,8 @@ static const char *const s_fault_names[F_COUNT] = {
 
 typedef struct {
     const char *recon, *broker, *worker, *gen, *proxy;
-    uint64_t seed, rng;
+    uint64_t seed;
+    test_rng_t rng;
     int seconds, orders, shards;
     recon_sandbox_t *sb;
     char dir[256];
@@ -106,36 +110,10 @@ typedef struct {
 
 /* ---- small utilities ------------------------------------------------------ */
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms (long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/*  splitmix64: the same sequence on every machine for the same seed.      */
-static uint64_t
-s_next (s_chaos_t *c)
-{
-    uint64_t z = (c->rng += UINT64_C (0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C (0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C (0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
 static long
 s_between (s_chaos_t *c, long lo, long hi)
 {
-    return lo + (long) (s_next (c) % (uint64_t) (hi - lo + 1));
+    return lo + (long) (test_rng_next (&c->rng) % (uint64_t) (hi - lo + 1));
 }
 
 static void
@@ -146,7 +124,7 @@ s_say (s_chaos_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    printf ("chaos: [%6.1fs] ", (double) (s_now_ms () - c->t0) / 1000.0);
+    printf ("chaos: [%6.1fs] ", (double) (recon_clock_ms () - c->t0) / 1000.0);
     vprintf (fmt, ap);
     printf ("\n");
     fflush (stdout);
@@ -168,38 +146,6 @@ s_check (s_chaos_t *c, int ok, const char *fmt, ...)
     va_end (ap);
     if (!ok)
         c->failed = 1;
-}
-
-/*  Starts ARGV (PATH lookup) with ENV additions ("K=V", NULL-terminated),
-    stdout and stderr appended to LOG.                                     */
-static pid_t
-s_spawn (char *const argv[], char *const *env, const char *log)
-{
-    pid_t pid = fork ();
-    if (pid == 0) {
-        for (int i = 0; env && env[i]; i++)
-            putenv (env[i]);
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        /*  Die with us, so a crashed soak leaves nothing behind.          */
-        signal (SIGPIPE, SIG_DFL);
-        execvp (argv[0], argv);
-        _exit (127);
-    }
-    return pid;
-}
-
-static int
-s_wait_exit (pid_t pid)
-{
-    int status;
-    while (waitpid (pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
 /*  Runs a shell command quietly; its exit status.                         */
@@ -272,7 +218,8 @@ s_meta (s_chaos_t *c, const char *key, char *out, size_t size)
 /*  The environment every recon process of the soak gets. URL is the
     database, ENDPOINT the broker as this process sees it.                 */
 static void
-s_env (s_chaos_t *c, const char *url, const char *endpoint, char vars[][800], char **list)
+s_env (s_chaos_t *c, const char *url, const char *endpoint, char vars[][800],
+       const char **list)
 {
     int n = 0;
     snprintf (vars[n++], 800, "RECON_DATABASE_URL=%s", url);
@@ -297,11 +244,11 @@ static pid_t
 s_start_broker (s_chaos_t *c, const char *url, const char *endpoint, const char *name)
 {
     char vars[16][800], log[400];
-    char *list[17];
+    const char *list[17];
     s_env (c, url, endpoint, vars, list);
     snprintf (log, sizeof log, "%s/%s.log", c->dir, name);
     char *argv[] = {(char *) c->broker, NULL};
-    return s_spawn (argv, list, log);
+    return test_spawn (argv, list, log);
 }
 
 /*  Worker I of the soak; the net worker goes through the proxy, inside
@@ -310,7 +257,7 @@ static pid_t
 s_start_worker (s_chaos_t *c, const char *url, const char *endpoint, int i, const char *prefix)
 {
     char vars[16][800], log[400], id[32], ep[64];
-    char *list[17];
+    const char *list[17];
     int net = prefix[0] == 'w' && i == S_NET_WORKER;
     if (net)
         snprintf (ep, sizeof ep, "tcp://127.0.0.1:%d", S_PROXY_PORT);
@@ -319,10 +266,10 @@ s_start_worker (s_chaos_t *c, const char *url, const char *endpoint, int i, cons
     snprintf (log, sizeof log, "%s/%s.log", c->dir, id);
     if (net && c->netns[0]) {
         char *argv[] = {"ip", "netns", "exec", c->netns, (char *) c->worker, "--id", id, NULL};
-        return s_spawn (argv, list, log);
+        return test_spawn (argv, list, log);
     }
     char *argv[] = {(char *) c->worker, "--id", id, NULL};
-    return s_spawn (argv, list, log);
+    return test_spawn (argv, list, log);
 }
 
 static pid_t
@@ -334,10 +281,10 @@ s_start_proxy (s_chaos_t *c)
     if (c->netns[0]) {
         char *argv[] = {"ip", "netns", "exec", c->netns, (char *) c->proxy, port, c->sock, "300",
                         NULL};
-        return s_spawn (argv, NULL, log);
+        return test_spawn (argv, NULL, log);
     }
     char *argv[] = {(char *) c->proxy, port, c->sock, "300", NULL};
-    return s_spawn (argv, NULL, log);
+    return test_spawn (argv, NULL, log);
 }
 
 /*  SIGTERM; the exit status (0 expected of every recon daemon).           */
@@ -348,7 +295,7 @@ s_terminate (pid_t *pid)
         return 0;
     kill (*pid, SIGCONT);
     kill (*pid, SIGTERM);
-    int rc = s_wait_exit (*pid);
+    int rc = test_wait_exit (*pid);
     *pid = 0;
     return rc;
 }
@@ -359,7 +306,7 @@ s_kill (pid_t *pid)
     if (*pid <= 0)
         return;
     kill (*pid, SIGKILL);
-    s_wait_exit (*pid);
+    test_wait_exit (*pid);
     *pid = 0;
 }
 
@@ -369,14 +316,14 @@ static long
 s_start_run (s_chaos_t *c, const char *url, const char *name)
 {
     char vars[16][800], out[400], shards[16];
-    char *list[17];
+    const char *list[17];
     s_env (c, url, c->endpoint, vars, list);
     snprintf (out, sizeof out, "%s/%s.run.out", c->dir, name);
     unlink (out);
     snprintf (shards, sizeof shards, "%d", c->shards);
     char *argv[] = {(char *) c->recon, "run", "--from", c->from, "--to", c->to,
                     "--as-of", c->as_of, "--shards", shards, NULL};
-    if (s_wait_exit (s_spawn (argv, list, out)) != 0)
+    if (test_wait_exit (test_spawn (argv, list, out)) != 0)
         return -1;
     FILE *f = fopen (out, "r");
     long id = -1;
@@ -441,7 +388,7 @@ s_setup_data (s_chaos_t *c)
     snprintf (seed, sizeof seed, "%" PRIu64, c->seed % 1000000007u);
     snprintf (orders, sizeof orders, "%d", c->orders);
     char *gen[] = {(char *) c->gen, "--orders", orders, "--seed", seed, "--out", out, NULL};
-    if (s_wait_exit (s_spawn (gen, NULL, log)) != 0)
+    if (test_wait_exit (test_spawn (gen, NULL, log)) != 0)
         return -1;
     s_meta (c, "from", c->from, sizeof c->from);
     s_meta (c, "to", c->to, sizeof c->to);
@@ -451,9 +398,9 @@ s_setup_data (s_chaos_t *c)
     char tpl[700], envdb[760];
     snprintf (tpl, sizeof tpl, "postgresql://recon@/tpl?host=%s/pg", recon_sandbox_dir (c->sb));
     snprintf (envdb, sizeof envdb, "RECON_DATABASE_URL=%s", tpl);
-    char *env[] = {envdb, NULL};
+    const char *env[] = {envdb, NULL};
     char *migrate[] = {(char *) c->recon, "db", "migrate", "--reference", NULL};
-    if (s_wait_exit (s_spawn (migrate, env, log)) != 0)
+    if (test_wait_exit (test_spawn (migrate, env, log)) != 0)
         return -1;
     const char *src[] = {"processor", "ledger", "fulfillment"};
     for (int i = 0; i < 3; i++) {
@@ -461,7 +408,7 @@ s_setup_data (s_chaos_t *c)
         snprintf (file, sizeof file, "%s/%s.csv", out, src[i]);
         char *imp[] = {(char *) c->recon, "import", (char *) src[i], "--format", "canonical",
                        file, NULL};
-        if (s_wait_exit (s_spawn (imp, env, log)) != 0)
+        if (test_wait_exit (test_spawn (imp, env, log)) != 0)
             return -1;
     }
     if (s_exec (root, "CREATE DATABASE clean TEMPLATE tpl") < 0
@@ -491,10 +438,10 @@ s_clean_run (s_chaos_t *c)
     snprintf (c->endpoint, sizeof c->endpoint, "%s", endpoint);
     long run = s_start_run (c, c->clean_url, "clean");
     snprintf (c->endpoint, sizeof c->endpoint, "%s", saved);
-    int64_t t = s_now_ms (), deadline = t + 600000;
-    while (run > 0 && s_run_ended (c->clean_url, run) != 1 && s_now_ms () < deadline)
-        s_sleep_ms (100);
-    int64_t took = s_now_ms () - t;
+    int64_t t = recon_clock_ms (), deadline = t + 600000;
+    while (run > 0 && s_run_ended (c->clean_url, run) != 1 && recon_clock_ms () < deadline)
+        test_sleep_ms (100);
+    int64_t took = recon_clock_ms () - t;
     int rc = s_terminate (&w[0]) | s_terminate (&w[1]) | s_terminate (&broker);
     char sql[200];
     snprintf (sql, sizeof sql, "SELECT (state = 'succeeded')::int FROM recon.runs WHERE run_id = %ld",
@@ -517,22 +464,22 @@ typedef struct {
 static void
 s_tend (s_soak_t *s, long ms)
 {
-    int64_t until = s_now_ms () + ms;
+    int64_t until = recon_clock_ms () + ms;
     do {
         if (s->run > 0 && s_run_ended (s->c->url, s->run) == 1) {
             s_say (s->c, "run %ld ended", s->run);
             s->run = -1;
         }
-        if (s->run < 0 && s_now_ms () < s->end && s->c->nruns < S_MAX_RUNS) {
+        if (s->run < 0 && recon_clock_ms () < s->end && s->c->nruns < S_MAX_RUNS) {
             s->run = s_start_run (s->c, s->c->url, "soak");
             if (s->run > 0) {
                 s->c->runs[s->c->nruns++] = s->run;
                 s_say (s->c, "run %ld started (%d shards)", s->run, s->c->shards);
             }
         }
-        long left = (long) (until - s_now_ms ());
-        s_sleep_ms (left < 100 ? (left > 0 ? left : 0) : 100);
-    } while (s_now_ms () < until);
+        long left = (long) (until - recon_clock_ms ());
+        test_sleep_ms (left < 100 ? (left > 0 ? left : 0) : 100);
+    } while (recon_clock_ms () < until);
 }
 
 static void
@@ -662,7 +609,7 @@ s_inject (s_soak_t *s, s_fault_t f)
 static void
 s_soak (s_chaos_t *c)
 {
-    s_soak_t s = {.c = c, .run = -1, .end = s_now_ms () + (int64_t) c->seconds * 1000};
+    s_soak_t s = {.c = c, .run = -1, .end = recon_clock_ms () + (int64_t) c->seconds * 1000};
     s_fault_t order[F_COUNT];
     for (int i = 0; i < F_COUNT; i++)
         order[i] = (s_fault_t) i;
@@ -673,15 +620,15 @@ s_soak (s_chaos_t *c)
         order[j] = t;
     }
     s_tend (&s, 1500);
-    for (int n = 0; s_now_ms () < s.end; n++) {
+    for (int n = 0; recon_clock_ms () < s.end; n++) {
         s_fault_t f = n < F_COUNT ? order[n] : (s_fault_t) s_between (c, 0, F_COUNT - 1);
         s_inject (&s, f);
         s_tend (&s, s_between (c, 300, 2500));
     }
     s_say (c, "faults stop; waiting for run %ld to end", s.run);
-    int64_t deadline = s_now_ms () + 600000;
-    while (s.run > 0 && s_run_ended (c->url, s.run) != 1 && s_now_ms () < deadline)
-        s_sleep_ms (200);
+    int64_t deadline = recon_clock_ms () + 600000;
+    while (s.run > 0 && s_run_ended (c->url, s.run) != 1 && recon_clock_ms () < deadline)
+        test_sleep_ms (200);
     s_check (c, s.run < 0 || s_run_ended (c->url, s.run) == 1, "the last run ended after the faults");
 }
 
@@ -856,8 +803,8 @@ main (int argc, char **argv)
     c->seconds = (int) s_opt (argc, argv, "--seconds", "RECON_TEST_CHAOS_SECONDS", 90);
     c->orders = (int) s_opt (argc, argv, "--orders", "RECON_TEST_CHAOS_ORDERS", 200000);
     c->shards = (int) s_opt (argc, argv, "--shards", "RECON_TEST_CHAOS_SHARDS", 16);
-    c->rng = c->seed;
-    c->t0 = s_now_ms ();
+    c->rng.state = c->seed;
+    c->t0 = recon_clock_ms ();
     signal (SIGPIPE, SIG_IGN);
     printf ("chaos: seed %" PRIu64 " (replay: ./dev chaos --seed %" PRIu64 " --seconds %d "
             "--orders %d --shards %d)\n", c->seed, c->seed, c->seconds, c->orders, c->shards);

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "recon/timestamp.h"
+
 #define S_MAX_PAIRS 32
 #define S_CHUNK 16384
 
@@ -70,14 +72,6 @@ s_on_signal (int sig)
         s_delay_flip = 1;
     else
         s_stop = 1;
-}
-
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -122,7 +116,7 @@ s_read (s_dir_t *d, int64_t delay_ms, uint64_t *rng)
     }
     *rng = *rng * 6364136223846793005u + 1442695040888963407u;
     int64_t jitter = delay_ms ? (int64_t) ((*rng >> 33) % (uint64_t) delay_ms) - delay_ms / 2 : 0;
-    c->due_ms = s_now_ms () + delay_ms + jitter;
+    c->due_ms = recon_clock_ms () + delay_ms + jitter;
     if (d->tail && c->due_ms < d->tail->due_ms)
         c->due_ms = d->tail->due_ms;    /* TCP keeps order */
     c->len = (size_t) n;
@@ -209,7 +203,7 @@ main (int argc, char **argv)
         int n = 0;
         fds[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
         idx[n++] = -1;
-        int64_t now = s_now_ms (), wake = now + 100;
+        int64_t now = recon_clock_ms (), wake = now + 100;
         for (int i = 0; i < S_MAX_PAIRS; i++) {
             if (!pairs[i].used)
                 continue;
@@ -249,7 +243,7 @@ main (int argc, char **argv)
                 pairs[slot].d[1] = (s_dir_t){.from = bfd, .to = cfd};
             }
         }
-        now = s_now_ms ();
+        now = recon_clock_ms ();
         for (int j = 1; j < n; j++) {
             s_pair_t *p = &pairs[idx[j] / 4];
             if (!p->used || !fds[j].revents)

@@ -20,6 +20,7 @@
     when the messages were handed to zmq (the broker's health is checked
     by the caller), 2 on bad arguments or a socket that cannot connect. */
 #include "recon/proto.h"
+#include "../support/test_rng.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,24 +53,12 @@ static const char *const s_kind_names[K_COUNT] = {
     "valid but unexpected command",
 };
 
-typedef struct {
-    uint64_t state;
-} s_rng_t;
-
-/*  splitmix64: small, fast, and the same sequence on every machine.       */
-static uint64_t
-s_next (s_rng_t *r)
-{
-    uint64_t z = (r->state += UINT64_C (0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C (0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C (0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+typedef test_rng_t s_rng_t;
 
 static uint64_t
 s_below (s_rng_t *r, uint64_t n)
 {
-    return n ? s_next (r) % n : 0;
+    return n ? test_rng_next (r) % n : 0;
 }
 
 typedef struct {

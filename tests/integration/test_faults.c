@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "recon/sandbox.h"
+#include "../support/test_proc.h"
 
 #define S_ORDERS "24000"
 #define S_MAX_PROCS 8
@@ -58,47 +59,19 @@ typedef struct {
 
 /* ---- small utilities ------------------------------------------------------- */
 
-static void
-s_sleep_ms (long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep (&ts, NULL);
-}
-
-/*  Starts ARGV with ENV additions ("K=V", NULL-terminated), output to LOG. */
+/*  test_spawn, and a fork that failed fails the test.                    */
 static pid_t
 s_spawn (char *const argv[], const char *const *env, const char *log)
 {
-    pid_t pid = fork ();
-    if (pid == 0) {
-        for (int i = 0; env && env[i]; i++)
-            putenv ((char *) env[i]);
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        execv (argv[0], argv);
-        _exit (127);
-    }
+    pid_t pid = test_spawn (argv, env, log);
     assert_true (pid > 0);
     return pid;
 }
 
 static int
-s_wait_exit (pid_t pid)
-{
-    int status;
-    while (waitpid (pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-static int
 s_run_cmd (char *const argv[], const char *const *env, const char *log)
 {
-    return s_wait_exit (s_spawn (argv, env, log));
+    return test_wait_exit (s_spawn (argv, env, log));
 }
 
 static PGresult *
@@ -197,7 +170,7 @@ s_wait_status (int port, const char *path, int status, long timeout_ms, char *bo
     for (long t = 0; t < timeout_ms; t += 100) {
         if ((got = s_http_get (port, path, body, size)) == status)
             return;
-        s_sleep_ms (100);
+        test_sleep_ms (100);
     }
     fail_msg ("%s on port %d answered %d, not %d, for %ld ms", path, port, got, status,
               timeout_ms);
@@ -221,7 +194,7 @@ s_http_port (const char *log, int nth)
             fclose (f);
         if (port > 0)
             return port;
-        s_sleep_ms (100);
+        test_sleep_ms (100);
     }
     fail_msg ("no http.listening line %d in %s", nth, log);
     return 0;
@@ -401,7 +374,7 @@ s_start_run (s_case_t *c)
     char *argv[] = {(char *) env->recon, "run", "--from", env->from, "--to", env->to,
                     "--as-of", env->as_of, "--shards", "6", NULL};
     pid_t pid = s_spawn (argv, list, out);
-    assert_int_equal (s_wait_exit (pid), 0);
+    assert_int_equal (test_wait_exit (pid), 0);
     FILE *f = fopen (out, "r");
     assert_non_null (f);
     assert_int_equal (fscanf (f, "%ld", &c->run_id), 1);
@@ -418,7 +391,7 @@ s_wait_progress (s_case_t *c, long min)
     for (int i = 0; i < 600; i++) {
         if (s_try_scalar (c->url, sql) >= min)
             return;
-        s_sleep_ms (20);
+        test_sleep_ms (20);
     }
     fail_msg ("no progress to %ld orders", min);
 }
@@ -445,7 +418,7 @@ s_wait_end (s_case_t *c, char *state)
             PQclear (r);
         }
         PQfinish (conn);
-        s_sleep_ms (100);
+        test_sleep_ms (100);
     }
     fail_msg ("run %ld did not end", c->run_id);
 }
@@ -458,12 +431,12 @@ s_case_stop (s_case_t *c)
     for (int i = 0; i < c->nworkers; i++)
         if (c->workers[i] > 0) {
             kill (c->workers[i], SIGTERM);
-            worker_rc[i] = s_wait_exit (c->workers[i]);
+            worker_rc[i] = test_wait_exit (c->workers[i]);
             c->workers[i] = -1;
         }
     if (c->broker > 0) {
         kill (c->broker, SIGTERM);
-        broker_rc = s_wait_exit (c->broker);
+        broker_rc = test_wait_exit (c->broker);
         c->broker = -1;
     }
     for (int i = 0; i < c->nworkers; i++)
@@ -537,7 +510,7 @@ test_kill9_worker_mid_batch (void **state)
     s_case_start (*state, &c, "f_kill_worker", NULL);
     s_wait_progress (&c, 3000);
     kill (c.workers[0], SIGKILL);
-    s_wait_exit (c.workers[0]);
+    test_wait_exit (c.workers[0]);
     c.workers[0] = -1;
     s_start_worker (&c);
     s_assert_clean_result (&c);
@@ -553,8 +526,8 @@ test_kill9_broker_and_restart (void **state)
     s_case_start (*state, &c, "f_kill_broker", NULL);
     s_wait_progress (&c, 3000);
     kill (c.broker, SIGKILL);
-    s_wait_exit (c.broker);
-    s_sleep_ms (500);
+    test_wait_exit (c.broker);
+    test_sleep_ms (500);
     s_start_broker (&c);
     s_assert_clean_result (&c);
 }
@@ -574,7 +547,7 @@ test_sigstop_worker_past_lease (void **state)
     assert_int_equal (PQresultStatus (r), PGRES_TUPLES_OK);
     PQclear (r);
     kill (c.workers[0], SIGSTOP);
-    s_sleep_ms (3500); /* heartbeats missed and the 2 s lease gone */
+    test_sleep_ms (3500); /* heartbeats missed and the 2 s lease gone */
     char log[700], cmd[800];
     snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
     snprintf (cmd, sizeof cmd, "grep -q 'worker.silent.*worker_id=w0' %s", log);
@@ -601,7 +574,7 @@ test_redis_killed_then_flushed (void **state)
     freeReplyObject (redisCommand (r, "FLUSHALL"));
     redisFree (r);
     kill (c.workers[0], SIGKILL); /* a resume without any Redis checkpoint */
-    s_wait_exit (c.workers[0]);
+    test_wait_exit (c.workers[0]);
     c.workers[0] = -1;
     s_start_worker (&c);
     s_assert_clean_result (&c);
@@ -616,7 +589,7 @@ test_postgres_restarted_mid_run (void **state)
     s_case_start (env, &c, "f_pg", NULL);
     s_wait_progress (&c, 3000);
     assert_int_equal (recon_sandbox_stop_postgres (env->sb), 0);
-    s_sleep_ms (1500);
+    test_sleep_ms (1500);
     assert_int_equal (recon_sandbox_start_postgres (env->sb), 0);
     s_assert_clean_result (&c);
 }
@@ -631,7 +604,7 @@ test_sigterm_hands_back_without_spending (void **state)
     snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
     int port = s_http_port (log, 0);
     kill (c.workers[0], SIGTERM);
-    assert_int_equal (s_wait_exit (c.workers[0]), 0);
+    assert_int_equal (test_wait_exit (c.workers[0]), 0);
     c.workers[0] = -1;
     /*  The broker counted the handback (its own counter, no database).    */
     assert_int_equal (s_http_get (port, "/metrics", body, sizeof body), 200);
@@ -674,7 +647,7 @@ test_readyz_follows_postgres (void **state)
     assert_non_null (strstr (body, "PostgreSQL unreachable"));
     assert_int_equal (s_http_get (bport, "/livez", body, sizeof body), 200);
     assert_int_equal (s_http_get (bport, "/healthz", body, sizeof body), 200);
-    s_sleep_ms (5200); /* past the metrics cache: the scrape tries the database */
+    test_sleep_ms (5200); /* past the metrics cache: the scrape tries the database */
     assert_int_equal (s_http_get (bport, "/metrics", body, sizeof body), 200);
     assert_true (s_metric (body, "recon_broker_db_up") == 0);
     assert_true (s_metric (body, "recon_metrics_db_up") == 0);
@@ -684,7 +657,7 @@ test_readyz_follows_postgres (void **state)
     assert_int_equal (recon_sandbox_start_postgres (env->sb), 0);
     /*  The broker reconnects with backoff (at most ~2x the outage here). */
     s_wait_status (bport, "/readyz", 200, 30000, body, sizeof body);
-    s_sleep_ms (5200);
+    test_sleep_ms (5200);
     assert_int_equal (s_http_get (bport, "/metrics", body, sizeof body), 200);
     assert_true (s_metric (body, "recon_broker_db_up") == 1);
     assert_true (s_metric (body, "recon_metrics_db_up") == 1);
@@ -729,7 +702,7 @@ test_cancel_running_run (void **state)
     /*  Running jobs were told and stopped; nothing is left running.       */
     for (int i = 0; i < 50 && s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state = "
                                               "'running'") > 0; i++)
-        s_sleep_ms (100);
+        test_sleep_ms (100);
     assert_int_equal (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state NOT IN "
                                        "('succeeded', 'cancelled')"), 0);
     assert_true (s_scalar (c.url, "SELECT count(*) FROM recon.jobs WHERE state = 'cancelled'") > 0);
@@ -745,15 +718,15 @@ test_broker_schedule_is_unique (void **state)
     s_case_begin (*state, &c, "f_schedule", "RECON_SCHEDULE=* * * * *");
     long n = 0;
     for (int i = 0; i < 100 && n == 0; i++) {
-        s_sleep_ms (100);
+        test_sleep_ms (100);
         n = s_scalar (c.url, "SELECT count(*) FROM recon.runs WHERE requested_by = 'schedule'");
     }
     assert_true (n >= 1);
     /*  A restarted broker does not start the same slot again.            */
     kill (c.broker, SIGTERM);
-    assert_int_equal (s_wait_exit (c.broker), 0);
+    assert_int_equal (test_wait_exit (c.broker), 0);
     s_start_broker (&c);
-    s_sleep_ms (1500);
+    test_sleep_ms (1500);
     assert_int_equal (s_scalar (c.url, "SELECT count(*) - count(DISTINCT schedule_key) FROM "
                                        "recon.runs"), 0);
     assert_true (s_scalar (c.url, "SELECT count(*) FROM recon.runs") <= 2);
