@@ -50,6 +50,8 @@
 
 #include "recon/sandbox.h"
 #include "recon/timestamp.h"
+#include "../support/test_db.h"
+#include "../support/test_gen.h"
 #include "../support/test_proc.h"
 #include "../support/test_rng.h"
 
@@ -164,22 +166,6 @@ s_sh (const char *fmt, ...)
     return rc == -1 ? -1 : WIFEXITED (rc) ? WEXITSTATUS (rc) : 128;
 }
 
-/*  One value from URL, or -1 while the database does not answer.          */
-static long
-s_try_scalar (const char *url, const char *sql)
-{
-    PGconn *conn = PQconnectdb (url);
-    long v = -1;
-    if (PQstatus (conn) == CONNECTION_OK) {
-        PGresult *r = PQexec (conn, sql);
-        if (PQresultStatus (r) == PGRES_TUPLES_OK && PQntuples (r) && !PQgetisnull (r, 0, 0))
-            v = atol (PQgetvalue (r, 0, 0));
-        PQclear (r);
-    }
-    PQfinish (conn);
-    return v;
-}
-
 static int
 s_exec (const char *url, const char *sql)
 {
@@ -194,23 +180,6 @@ s_exec (const char *url, const char *sql)
     }
     PQfinish (conn);
     return ok ? 0 : -1;
-}
-
-static void
-s_meta (s_chaos_t *c, const char *key, char *out, size_t size)
-{
-    char path[400], text[4096], pat[64];
-    snprintf (path, sizeof path, "%s/g/meta.json", c->dir);
-    FILE *f = fopen (path, "r");
-    size_t n = f ? fread (text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose (f);
-    text[n] = '\0';
-    snprintf (pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr (text, pat);
-    p = p ? strchr (p + strlen (pat), '"') : NULL;
-    char *e = p ? strchr (p + 1, '"') : NULL;
-    snprintf (out, size, "%.*s", e ? (int) (e - p - 1) : 0, e ? p + 1 : "");
 }
 
 /* ---- the cluster ------------------------------------------------------------ */
@@ -341,7 +310,7 @@ s_run_ended (const char *url, long run_id)
     char sql[160];
     snprintf (sql, sizeof sql, "SELECT (state IN ('succeeded','failed','cancelled'))::int "
                                "FROM recon.runs WHERE run_id = %ld", run_id);
-    long v = s_try_scalar (url, sql);
+    long v = test_try_scalar (url, sql);
     return v < 0 ? -1 : (int) v;
 }
 
@@ -390,9 +359,10 @@ s_setup_data (s_chaos_t *c)
     char *gen[] = {(char *) c->gen, "--orders", orders, "--seed", seed, "--out", out, NULL};
     if (test_wait_exit (test_spawn (gen, NULL, log)) != 0)
         return -1;
-    s_meta (c, "from", c->from, sizeof c->from);
-    s_meta (c, "to", c->to, sizeof c->to);
-    s_meta (c, "as_of", c->as_of, sizeof c->as_of);
+    /*  A missing value shows as the clean run failing.                   */
+    test_gen_meta (out, "from", c->from, sizeof c->from);
+    test_gen_meta (out, "to", c->to, sizeof c->to);
+    test_gen_meta (out, "as_of", c->as_of, sizeof c->as_of);
     if (s_exec (root, "CREATE DATABASE tpl") < 0)
         return -1;
     char tpl[700], envdb[760];
@@ -446,7 +416,7 @@ s_clean_run (s_chaos_t *c)
     char sql[200];
     snprintf (sql, sizeof sql, "SELECT (state = 'succeeded')::int FROM recon.runs WHERE run_id = %ld",
               run);
-    int ok = run > 0 && rc == 0 && s_try_scalar (c->clean_url, sql) == 1;
+    int ok = run > 0 && rc == 0 && test_try_scalar (c->clean_url, sql) == 1;
     s_say (c, "clean run %ld over %d orders: %s in %.1f s", run, c->orders,
            ok ? "succeeded" : "FAILED", (double) took / 1000.0);
     return ok ? 0 : -1;
@@ -637,7 +607,7 @@ s_soak (s_chaos_t *c)
 static long
 s_count (s_chaos_t *c, const char *url, const char *sql)
 {
-    long v = s_try_scalar (url, sql);
+    long v = test_try_scalar (url, sql);
     if (v < 0)
         c->failed = 1;
     return v;

@@ -32,6 +32,8 @@
 #include <zmq.h>
 
 #include "recon/sandbox.h"
+#include "../support/test_db.h"
+#include "../support/test_gen.h"
 #include "../support/test_proc.h"
 
 #define S_ORDERS "24000"
@@ -94,39 +96,6 @@ s_scalar (const char *url, const char *sql)
     long v = PQntuples (r) ? atol (PQgetvalue (r, 0, 0)) : 0;
     PQclear (r);
     return v;
-}
-
-/*  Like s_scalar but tolerant: -1 while the database is down.             */
-static long
-s_try_scalar (const char *url, const char *sql)
-{
-    PGconn *c = PQconnectdb (url);
-    long v = -1;
-    if (PQstatus (c) == CONNECTION_OK) {
-        PGresult *r = PQexec (c, sql);
-        if (PQresultStatus (r) == PGRES_TUPLES_OK && PQntuples (r))
-            v = atol (PQgetvalue (r, 0, 0));
-        PQclear (r);
-    }
-    PQfinish (c);
-    return v;
-}
-
-static void
-s_meta (const char *dir, const char *key, char *out, size_t size)
-{
-    char path[700], line[4096], pat[64];
-    snprintf (path, sizeof path, "%s/g/meta.json", dir);
-    FILE *f = fopen (path, "r");
-    assert_non_null (f);
-    size_t n = fread (line, 1, sizeof line - 1, f);
-    line[n] = '\0';
-    fclose (f);
-    snprintf (pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr (line, pat);
-    assert_non_null (p);
-    p = strchr (p + strlen (pat), '"') + 1;
-    snprintf (out, size, "%.*s", (int) (strchr (p, '"') - p), p);
 }
 
 /*  GET PATH from 127.0.0.1:PORT; the status (0 when nothing answers) and
@@ -237,9 +206,9 @@ s_group_setup (void **state)
     snprintf (log, sizeof log, "%s/setup.log", env->dir);
     char *gen[] = {(char *) env->gen, "--orders", S_ORDERS, "--seed", "77", "--out", out, NULL};
     assert_int_equal (s_run_cmd (gen, NULL, log), 0);
-    s_meta (env->dir, "from", env->from, sizeof env->from);
-    s_meta (env->dir, "to", env->to, sizeof env->to);
-    s_meta (env->dir, "as_of", env->as_of, sizeof env->as_of);
+    assert_int_equal (test_gen_meta (out, "from", env->from, sizeof env->from), 0);
+    assert_int_equal (test_gen_meta (out, "to", env->to, sizeof env->to), 0);
+    assert_int_equal (test_gen_meta (out, "as_of", env->as_of, sizeof env->as_of), 0);
     char dburl[700], envdb[760];
     snprintf (dburl, sizeof dburl, "postgresql://recon@/tpl?host=%s/pg", recon_sandbox_dir (env->sb));
     snprintf (envdb, sizeof envdb, "RECON_DATABASE_URL=%s", dburl);
@@ -389,7 +358,7 @@ s_wait_progress (s_case_t *c, long min)
     snprintf (sql, sizeof sql, "SELECT coalesce(sum(orders_done), 0) FROM recon.jobs WHERE run_id = %ld",
               c->run_id);
     for (int i = 0; i < 600; i++) {
-        if (s_try_scalar (c->url, sql) >= min)
+        if (test_try_scalar (c->url, sql) >= min)
             return;
         test_sleep_ms (20);
     }
