@@ -98,14 +98,13 @@ recon_run_create (recon_db_t *db, const recon_run_request_t *req, int64_t *run_i
         "             FROM recon.processor_events "
         "            WHERE (occurred_at >= $2 AND occurred_at < $3) "
         "               OR (imported_at >= $2 AND imported_at < $3)), "
-        " n AS (SELECT n FROM w), "
         " cuts AS (SELECT DISTINCT unnest(coalesce(cuts, '{}'::text[])) AS cut FROM w), "
         " bounds AS (SELECT cut, row_number() OVER (ORDER BY cut COLLATE \"C\") AS k FROM cuts "
         "             WHERE cut IS NOT NULL AND cut <> ''), "
         " shards AS (SELECT 0 AS shard, '' AS lo, (SELECT cut FROM bounds WHERE k = 1) AS hi "
         "            UNION ALL SELECT k::int, cut, lead(cut) OVER (ORDER BY k) FROM bounds) "
         "INSERT INTO recon.jobs (run_id, shard, range_lo, range_hi, max_attempts, orders_estimate) "
-        "SELECT $1, shard, lo, hi, $5, (SELECT n FROM n) / (SELECT count(*) FROM shards) "
+        "SELECT $1, shard, lo, hi, $5, (SELECT n FROM w) / (SELECT count(*) FROM shards) "
         "  FROM shards",
         5, NULL, q, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_COMMAND_OK)
