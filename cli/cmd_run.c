@@ -129,6 +129,10 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
     int tty = isatty (STDERR_FILENO);
     recon_run_status_t st;
     int64_t t0 = recon_now_us (), last_print = 0, first_done = -1;
+    /*  The broker announces the settled run: the wait ends then, not at
+        the next poll (half a second of every run's wall time). Without
+        the announcement the poll still ends it.                          */
+    int listening = recon_run_listen (db) == 0;
     for (;;) {
         if (*cli->stop_signal) {
             fprintf (stderr, "\nrecon run: stopped waiting; run %lld goes on (recon runs show "
@@ -149,7 +153,9 @@ cli_run_wait (cli_t *cli, recon_db_t *db, int64_t run_id)
         }
         if (s_terminal (st.state))
             break;
-        usleep (tty ? 200000 : 500000);
+        int pause_ms = tty ? 200 : 500;
+        if (!listening || recon_run_wait_settled (db, run_id, pause_ms) < 0)
+            usleep ((useconds_t) pause_ms * 1000);
     }
     if (tty)
         fputc ('\n', stderr);

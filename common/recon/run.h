@@ -60,4 +60,17 @@ int recon_run_cancel (recon_db_t *db, int64_t run_id);
     *STATE_OUT (16 bytes) when not NULL. 0, -1 on error.                   */
 int recon_run_settle (recon_db_t *db, int64_t run_id, char *state_out);
 
+/*  Subscribes DB's session to settled runs (recon_run_settle announces
+    each one at commit), so a waiter learns at once instead of at its next
+    poll. 0, -1 on error.                                                   */
+int recon_run_listen (recon_db_t *db);
+
+/*  After recon_run_listen: waits up to TIMEOUT_MS for the announcement
+    that RUN_ID settled (others are consumed and ignored); returns early on
+    a signal. 1 when it came, 0 when not (yet), -1 when the connection
+    failed. A poll of the run's state is still the answer: a run settled
+    before the LISTEN, or by a broker of an older version, is never
+    announced.                                                              */
+int recon_run_wait_settled (recon_db_t *db, int64_t run_id, int timeout_ms);
+
 #endif
