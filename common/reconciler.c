@@ -44,6 +44,10 @@ struct recon_reconciler {
     int have_last;
     int temp_ready;    /* temp tables exist on rw's session */
     int stream;        /* this job reads by streaming (else by lookup) */
+    /*  The queue's size and changes since its last ANALYZE, as this job
+        knows them: read once per job, then counted from its own writes.  */
+    int queue_known;
+    int64_t queue_rows, queue_mods;
 };
 
 static int
@@ -179,6 +183,7 @@ s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *p
                     "starting a snapshot")
             || s_exec (r, c->db, "SET LOCAL cursor_tuple_fraction = 1", 0, NULL, NULL,
                        "planning the cursor")
+
             || s_exec (r, c->db, sql[i], n, params, NULL, "declaring the cursor"))
             return RECON_JOB_EDB;
     }
@@ -752,25 +757,55 @@ static const char *s_resolve_sql =
     "       CASE WHEN state = 'flagged' THEN 'No longer this kind of mismatch.' "
     "            ELSE format('Consistent now (%s): %s', state, summary) END, $1 FROM cur";
 
+/*  The queue's size and its rows changed since the last ANALYZE, from
+    the statistics (flushed about once a second, so they lag a little).  */
+static int
+s_read_queue_stats (recon_reconciler_t *r)
+{
+    PGresult *res = PQexec (recon_db_conn (r->rw),
+        "SELECT greatest(c.reltuples, 0)::bigint, s.n_mod_since_analyze "
+        "  FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+        " WHERE c.oid = 'recon.mismatches'::regclass");
+    int ok = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1;
+    if (ok) {
+        r->queue_rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+        r->queue_mods = strtoll (PQgetvalue (res, 0, 1), NULL, 10);
+    }
+    PQclear (res);
+    return ok ? 0 : -1;
+}
+
+static int
+s_queue_stale (const recon_reconciler_t *r)
+{
+    return r->queue_mods >= 1000 && r->queue_mods >= r->queue_rows / 2;
+}
+
 /*  A young queue has no statistics until autovacuum analyzes it (a
     minute or more), and without them the planner joined each batch to the
     whole queue by hash: the first run on a fresh database took 2.5x as
-    long as the next (tests/bench). So after a batch, when half the rows
-    or more changed since the last ANALYZE (the table has doubled; at
-    least 1000 rows), analyze it now: a bounded sample, a handful of times over a run's
-    growth, and never waiting for another worker doing the same. Best
-    effort: a failure here changes no result.                             */
+    long as the next (tests/bench). So after a batch, when the rows changed
+    since the last ANALYZE reach half the table (it has doubled; at least
+    1000 rows), analyze it now: a bounded sample, a handful of times over a
+    run's growth, and never waiting for another worker doing the same.
+    Between checks of the statistics the job counts its own inserts: read
+    after every batch, the lagging statistics had two workers analyze 36
+    times in a 1M-order run (2-3 s of the server's time); when its own
+    count says "doubled", the statistics are read again, so another
+    worker's ANALYZE meanwhile counts. Best effort: a failure here changes
+    no result.                                                              */
 static void
-s_refresh_queue_stats (recon_reconciler_t *r)
+s_refresh_queue_stats (recon_reconciler_t *r, int64_t inserted)
 {
-    PGresult *res = PQexec (recon_db_conn (r->rw),
-        "SELECT n_mod_since_analyze >= greatest(1000, n_live_tup / 2) FROM pg_stat_user_tables "
-        "WHERE relid = 'recon.mismatches'::regclass");
-    int stale = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
-                && PQgetvalue (res, 0, 0)[0] == 't';
-    PQclear (res);
-    if (stale)
-        PQclear (PQexec (recon_db_conn (r->rw), "ANALYZE (SKIP_LOCKED) recon.mismatches"));
+    r->queue_rows += inserted;
+    r->queue_mods += inserted;
+    if (r->queue_known && !s_queue_stale (r))
+        return;
+    r->queue_known = s_read_queue_stats (r) == 0;
+    if (!r->queue_known || !s_queue_stale (r))
+        return;
+    PQclear (PQexec (recon_db_conn (r->rw), "ANALYZE (SKIP_LOCKED) recon.mismatches"));
+    r->queue_mods = 0;
 }
 
 static int
@@ -793,11 +828,12 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     if (s_exec (r, r->rw, "BEGIN", 0, NULL, NULL, "BEGIN"))
         return RECON_JOB_EDB;
     const char *params[] = {run};
+    PGresult *opened = NULL;
     if (s_copy (r, "COPY recon_batch_flags FROM STDIN", flags)
         || s_copy (r, "COPY recon_batch_orders FROM STDIN", orders)
         || s_exec (r, r->rw, s_update_sql, 1, params, NULL, "updating mismatches")
         || s_exec (r, r->rw, s_reopen_sql, 1, params, NULL, "reopening mismatches")
-        || s_exec (r, r->rw, s_insert_sql, 1, params, NULL, "opening mismatches")
+        || s_exec (r, r->rw, s_insert_sql, 1, params, &opened, "opening mismatches")
         || s_exec (r, r->rw, s_resolve_sql, 1, params, NULL, "auto-resolving mismatches"))
         goto fail;
     /*  The fence last, just before COMMIT: nothing above is kept unless the
@@ -817,6 +853,7 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     int ours = atoi (PQcmdTuples (res)) == 1;
     PQclear (res);
     if (!ours) {
+        PQclear (opened);
         PQclear (PQexec (recon_db_conn (r->rw), "ROLLBACK"));
         snprintf (r->errstr, sizeof r->errstr,
                   "job %s attempt %s is no longer running here (fenced)", job, attempt);
@@ -824,9 +861,11 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     }
     if (s_exec (r, r->rw, "COMMIT", 0, NULL, NULL, "COMMIT"))
         goto fail;
-    s_refresh_queue_stats (r);
+    s_refresh_queue_stats (r, strtoll (PQcmdTuples (opened), NULL, 10));
+    PQclear (opened);
     return 0;
 fail:
+    PQclear (opened);
     if (recon_db_conn (r->rw))
         PQclear (PQexec (recon_db_conn (r->rw), "ROLLBACK"));
     return RECON_JOB_EDB;
@@ -1014,6 +1053,7 @@ recon_reconciler_run (recon_reconciler_t *r, const recon_job_spec_t *spec,
     r->errstr[0] = '\0';
     r->have_last = 0;
     r->stream = s_choose_stream (r, spec);
+    r->queue_known = 0; /* other workers wrote meanwhile */
     int rc = s_open_cursors (r, spec, progress->last_order_id);
     s_facts_t facts = {0};
     s_order_t order = {0};
