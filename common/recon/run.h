@@ -2,7 +2,8 @@
 
     A run reconciles every order with an event in [from, to) as of as_of.
     It is cut into N jobs by order id ranges in byte order, chosen so the
-    shards hold about as many orders each; the settings (grace windows,
+    shards hold about as many processor events each (from a sample of
+    whole orders when the window holds over 200,000 events); the settings (grace windows,
     tolerance, relations) are copied into the run so every worker of the
     run classifies alike, whatever its own configuration.                  */
 #ifndef RECON_RUN_H
@@ -24,7 +25,9 @@ typedef struct {
     const char *schedule_key;         /* NULL, or a unique key of a scheduled slot */
 } recon_run_request_t;
 
-/*  Creates the run and its jobs in one transaction and sets *RUN_ID.
+/*  Creates the run and its jobs in one transaction and sets *RUN_ID. The
+    run's orders_estimate is exact for a small window, estimated from the
+    sample for a large one.
     Returns 0; 1 when SCHEDULE_KEY already has a run (*RUN_ID is that run,
     nothing created); -1 with recon_db_errstr (DB).                        */
 int recon_run_create (recon_db_t *db, const recon_run_request_t *req, int64_t *run_id);
