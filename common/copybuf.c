@@ -50,6 +50,15 @@ recon_copybuf_text (recon_copybuf_t *b, const char *s, size_t n)
 }
 
 void
+recon_copybuf_bytes (recon_copybuf_t *b, const void *data, size_t n)
+{
+    if (s_reserve (b, n) < 0)
+        return;
+    memcpy (b->data + b->len, data, n);
+    b->len += n;
+}
+
+void
 recon_copybuf_cstr (recon_copybuf_t *b, const char *s)
 {
     recon_copybuf_text (b, s, strlen (s));

@@ -13,6 +13,7 @@
     so redoing a batch reaches the same rows and changes nothing.          */
 #include "recon/reconciler.h"
 #include "recon/copybuf.h"
+#include "recon/evidence.h"
 #include "recon/timestamp.h"
 
 #include <jansson.h>
@@ -48,6 +49,7 @@ struct recon_reconciler {
         knows them: read once per job, then counted from its own writes.  */
     int queue_known;
     int64_t queue_rows, queue_mods;
+    recon_copybuf_t evidence; /* one order's evidence JSON, reused */
 };
 
 static int
@@ -93,6 +95,7 @@ recon_reconciler_destroy (recon_reconciler_t **p)
     recon_reconciler_t *r = *p;
     s_clear_batch (r);
     free (r->batch);
+    free (r->evidence.data);
     for (int i = 0; i < 3; i++) {
         PQclear (r->src[i].rows);
         for (int k = 0; k < r->src[i].nheld; k++)
@@ -546,49 +549,6 @@ s_gather (s_facts_t *f, const char *id, s_order_t *o)
     return 0;
 }
 
-/* ---- evidence ------------------------------------------------------------- */
-
-static json_t *
-s_time_json (int64_t t)
-{
-    char buf[RECON_TIMESTAMP_BUFSIZE];
-    s_ts (buf, t);
-    return json_string (buf);
-}
-
-/*  The facts as JSON: the evidence finance sees, and (hashed) what tells
-    "new facts" from the same facts seen again.                            */
-static json_t *
-s_facts_json (const recon_order_facts_t *f)
-{
-    json_t *ev = json_array (), *le = json_array ();
-    for (size_t i = 0; i < f->nevents; i++) {
-        const recon_processor_event_t *e = &f->events[i];
-        json_array_append_new (ev, json_pack ("{s:s, s:s?, s:s, s:s, s:I, s:s, s:o}",
-            "txn_id", e->txn_id, "payment_ref", e->payment_ref,
-            "kind", recon_event_kind_name (e->kind),
-            "status", e->status == RECON_EVENT_SUCCEEDED ? "succeeded"
-                      : e->status == RECON_EVENT_PENDING ? "pending" : "failed",
-            "amount_minor", (json_int_t) e->amount_minor, "currency", e->currency,
-            "occurred_at", s_time_json (e->occurred_at)));
-    }
-    for (size_t i = 0; i < f->nentries; i++) {
-        const recon_ledger_entry_t *e = &f->entries[i];
-        json_array_append_new (le, json_pack ("{s:s, s:s, s:I, s:s, s:o}",
-            "entry_id", e->entry_id, "kind", e->kind == RECON_LEDGER_REFUND ? "refund" : "charge",
-            "amount_minor", (json_int_t) e->amount_minor, "currency", e->currency,
-            "recorded_at", s_time_json (e->recorded_at)));
-    }
-    json_t *ff = json_null ();
-    if (f->fulfillment.status != RECON_FULFILLMENT_NONE)
-        ff = json_pack ("{s:s, s:o, s:o}", "status",
-                        recon_fulfillment_status_name (f->fulfillment.status), "updated_at",
-                        s_time_json (f->fulfillment.updated_at), "shipped_at",
-                        f->fulfillment.has_shipped_at ? s_time_json (f->fulfillment.shipped_at)
-                                                      : json_null ());
-    return json_pack ("{s:o, s:o, s:o}", "processor", ev, "ledger", le, "fulfillment", ff);
-}
-
 /*  FNV-1a 64: a stable fingerprint of the facts, not a security hash.    */
 static void
 s_hash (const char *text, char out[17])
@@ -603,9 +563,10 @@ s_hash (const char *text, char out[17])
 
 /*  Appends the order to the batch's COPY buffers.                         */
 static int
-s_emit_order (const recon_order_facts_t *facts, const recon_classification_t *c,
-              recon_copybuf_t *orders, recon_copybuf_t *flags)
+s_emit_order (recon_reconciler_t *r, const recon_order_facts_t *facts,
+              const recon_classification_t *c, recon_copybuf_t *orders, recon_copybuf_t *flags)
 {
+    recon_copybuf_t *text = &r->evidence;
     recon_copybuf_cstr (orders, facts->order_id);
     recon_copybuf_tab (orders);
     recon_copybuf_cstr (orders, recon_state_name (c->state));
@@ -614,27 +575,21 @@ s_emit_order (const recon_order_facts_t *facts, const recon_classification_t *c,
     recon_copybuf_end (orders);
     if (c->nmismatches == 0)
         return 0;
-    json_t *facts_json = s_facts_json (facts);
-    char *facts_text = facts_json ? json_dumps (facts_json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (!facts_text) {
-        json_decref (facts_json);
-        return -1;
-    }
+    /*  The facts hash is taken of the facts alone; the evidence adds the
+        figures the classification drew from them.                        */
+    text->len = 0;
+    text->failed = 0;
+    recon_evidence_json (text, facts, NULL);
+    recon_copybuf_bytes (text, "", 1);
     char hash[17];
-    s_hash (facts_text, hash);
-    const recon_figures_t *g = &c->figures;
-    json_object_set_new (facts_json, "figures", json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-        "captured", (json_int_t) g->captured, "captures", (json_int_t) g->captures,
-        "refunded_processor", (json_int_t) g->refunded_processor,
-        "ledger_charged", (json_int_t) g->ledger_charged,
-        "ledger_refunded", (json_int_t) g->ledger_refunded,
-        "disputed_open", (json_int_t) g->disputed_open,
-        "open_disputes", (json_int_t) g->open_disputes));
-    char *evidence = json_dumps (facts_json, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref (facts_json);
-    free (facts_text);
-    if (!evidence)
+    if (!text->failed)
+        s_hash (text->data, hash);
+    text->len = 0;
+    recon_evidence_json (text, facts, &c->figures);
+    recon_copybuf_bytes (text, "", 1);
+    if (text->failed)
         return -1;
+    const char *evidence = text->data;
     for (size_t i = 0; i < c->nmismatches; i++) {
         const recon_mismatch_t *m = &c->mismatches[i];
         recon_copybuf_cstr (flags, facts->order_id);
@@ -656,7 +611,6 @@ s_emit_order (const recon_order_facts_t *facts, const recon_classification_t *c,
         recon_copybuf_cstr (flags, hash);
         recon_copybuf_end (flags);
     }
-    free (evidence);
     return 0;
 }
 
@@ -963,7 +917,7 @@ s_stream_batch (recon_reconciler_t *r, const recon_job_spec_t *spec, int n, s_or
                           "order %s: amounts overflow 64-bit minor units", id);
                 return RECON_JOB_EDATA;
             }
-            if (s_emit_order (&o->facts, &c, orders, flags) < 0)
+            if (s_emit_order (r, &o->facts, &c, orders, flags) < 0)
                 return s_error (r, "out of memory");
             *found += (int64_t) c.nmismatches;
             snprintf (r->last, sizeof r->last, "%s", id);
@@ -1036,7 +990,7 @@ s_classify_batch (recon_reconciler_t *r, const recon_job_spec_t *spec, s_facts_t
                       "order %s: amounts overflow 64-bit minor units", r->batch[i]);
             return RECON_JOB_EDATA;
         }
-        if (s_emit_order (&o->facts, &c, orders, flags) < 0)
+        if (s_emit_order (r, &o->facts, &c, orders, flags) < 0)
             return s_error (r, "out of memory");
         *found += (int64_t) c.nmismatches;
     }

@@ -19,6 +19,8 @@ typedef struct {
 /*  Appends N bytes of text, escaping backslash, tab, newline and CR.      */
 void recon_copybuf_text (recon_copybuf_t *b, const char *s, size_t n);
 void recon_copybuf_cstr (recon_copybuf_t *b, const char *s);
+/*  Appends N bytes as they are (for building other text in the buffer).  */
+void recon_copybuf_bytes (recon_copybuf_t *b, const void *data, size_t n);
 void recon_copybuf_int (recon_copybuf_t *b, int64_t v);
 /*  An instant (µs since the epoch) as ISO 8601 UTC.                       */
 void recon_copybuf_time (recon_copybuf_t *b, int64_t t);
