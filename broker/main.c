@@ -125,8 +125,10 @@ s_db (s_broker_t *b)
         batch holds row locks, and a broker blocked behind them would stop
         noticing that very worker's silence. A statement that would wait
         fails instead and is retried on the next sweep.                    */
+    /*  LISTEN: `recon run` announces new jobs (see s_on_db_notice).    */
     if (recon_db_ok (b->db)
-        && recon_db_exec (b->db, "SET lock_timeout = '500ms'; SET statement_timeout = '30s'") < 0)
+        && recon_db_exec (b->db, "SET lock_timeout = '500ms'; SET statement_timeout = '30s'; "
+                                 "LISTEN " RECON_RUN_JOBS_CHANNEL) < 0)
         recon_log_kv (b->log, RECON_LOG_WARN, "db.session_settings", "error",
                       recon_db_errstr (b->db), NULL);
     if (recon_db_ok (b->db)) {
@@ -582,6 +584,24 @@ s_sweep (s_broker_t *b, int64_t now)
     s_dispatch (b, db);
 }
 
+/*  A `recon run` that just stored jobs says so (NOTIFY), and idle workers
+    get them now, not at the next sweep. READABLE: bytes are waiting on the
+    connection; a notice that arrived during one of our own statements is
+    already read and only needs collecting. A broken connection is left
+    to s_db to replace.                                                    */
+static void
+s_on_db_notice (s_broker_t *b, int readable)
+{
+    PGconn *conn = recon_db_conn (b->db);
+    if (readable && !PQconsumeInput (conn))
+        return;
+    PGnotify *n;
+    while ((n = PQnotifies (conn))) {
+        b->dispatch_due = 1;
+        PQfreemem (n);
+    }
+}
+
 /*  A worker that finished a job says READY at once; waiting for the next
     sweep left it idle for up to 250 ms per job (tests/bench: two such
     gaps on a 2-worker run's critical path). At most every 10 ms, so a
@@ -805,9 +825,16 @@ main (int argc, char **argv)
     recon_log_kv (b.log, RECON_LOG_INFO, "broker.started", "endpoint", endpoint, "version",
                   RECON_VERSION, NULL);
     while (!s_signal) {
-        zmq_pollitem_t items[] = {{b.router, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll (items, 1, 100) < 0 && zmq_errno () != EINTR)
+        zmq_pollitem_t items[] = {{b.router, 0, ZMQ_POLLIN, 0}, {NULL, -1, ZMQ_POLLIN, 0}};
+        int nitems = 1;
+        if (b.db && PQstatus (recon_db_conn (b.db)) == CONNECTION_OK) {
+            items[1].fd = PQsocket (recon_db_conn (b.db));
+            nitems = items[1].fd >= 0 ? 2 : 1;
+        }
+        if (zmq_poll (items, nitems, 100) < 0 && zmq_errno () != EINTR)
             break;
+        if (nitems == 2)
+            s_on_db_notice (&b, items[1].revents & ZMQ_POLLIN);
         /*  Drain what arrived, but bounded: periodic work must not starve. */
         for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN); i++) {
             s_on_message (&b);

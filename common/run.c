@@ -153,6 +153,10 @@ recon_run_create (recon_db_t *db, const recon_run_request_t *req, int64_t *run_i
     if (PQresultStatus (res) != PGRES_COMMAND_OK)
         return s_fail (db, res, "counting the shards");
     PQclear (res);
+    res = PQexec (conn, "NOTIFY " RECON_RUN_JOBS_CHANNEL); /* delivered at COMMIT */
+    if (PQresultStatus (res) != PGRES_COMMAND_OK)
+        return s_fail (db, res, "announcing the jobs");
+    PQclear (res);
     res = PQexec (conn, "COMMIT");
     if (PQresultStatus (res) != PGRES_COMMAND_OK)
         return s_fail (db, res, "COMMIT");

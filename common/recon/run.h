@@ -25,6 +25,10 @@ typedef struct {
     const char *schedule_key;         /* NULL, or a unique key of a scheduled slot */
 } recon_run_request_t;
 
+/*  The channel recon_run_create notifies when it has stored new jobs
+    (recon-broker listens, to dispatch them at once).                     */
+#define RECON_RUN_JOBS_CHANNEL "recon_jobs"
+
 /*  Creates the run and its jobs in one transaction and sets *RUN_ID. The
     run's orders_estimate is exact for a small window, estimated from the
     sample for a large one.

@@ -1,6 +1,8 @@
 /*  test_runs.c — creating and settling runs against a real PostgreSQL:
-    the shard plan (exact for a small window, sampled for a large one) and
-    the announcement a settled run makes for `recon run --wait`.          */
+    the shard plan (exact for a small window, sampled for a large one),
+    the announcement of new jobs (for recon-broker) and of a settled run
+    (for `recon run --wait`).                                              */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +209,32 @@ test_settle_is_announced (void **state)
     recon_db_destroy (&db);
 }
 
+/*  recon-broker listens for new jobs: creating a run says so at commit. */
+static void
+test_create_is_announced (void **state)
+{
+    recon_db_t *db = recon_db_connect (*state, "test");
+    recon_db_t *broker = recon_db_connect (*state, "test");
+    assert_true (recon_db_ok (db) && recon_db_ok (broker));
+    s_exec (broker, "LISTEN " RECON_RUN_JOBS_CHANNEL);
+    s_create (db, "2026-11-01", "2026-11-02", 2);
+    PGconn *conn = recon_db_conn (broker);
+    int heard = 0;
+    for (int i = 0; i < 100 && !heard; i++) {
+        struct pollfd pfd = {.fd = PQsocket (conn), .events = POLLIN};
+        poll (&pfd, 1, 100);
+        assert_int_equal (PQconsumeInput (conn), 1);
+        PGnotify *n;
+        while ((n = PQnotifies (conn))) {
+            heard |= strcmp (n->relname, RECON_RUN_JOBS_CHANNEL) == 0;
+            PQfreemem (n);
+        }
+    }
+    assert_true (heard);
+    recon_db_destroy (&broker);
+    recon_db_destroy (&db);
+}
+
 int
 main (void)
 {
@@ -214,6 +242,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_small_window_exact, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_large_window_sampled, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_settle_is_announced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_create_is_announced, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
