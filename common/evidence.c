@@ -10,6 +10,7 @@
 #include "recon/timestamp.h"
 #include "recon/utf8.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,35 +85,19 @@ s_time (recon_copybuf_t *b, int64_t t)
     recon_copybuf_bytes (b, buf, (size_t) n + 2);
 }
 
-/*  "key": — KEY is one of ours: no escaping needed.                      */
-static void
-s_key (recon_copybuf_t *b, const char *key, int first)
+int
+recon_evidence_figures (const recon_figures_t *g, char *out)
 {
-    if (!first)
-        recon_copybuf_bytes (b, ",", 1);
-    recon_copybuf_bytes (b, "\"", 1);
-    s_lit (b, key);
-    recon_copybuf_bytes (b, "\":", 2);
-}
-
-static void
-s_figures (recon_copybuf_t *b, const recon_figures_t *g)
-{
-    s_lit (b, "{\"captured\":");
-    s_int (b, g->captured);
-    s_lit (b, ",\"captures\":");
-    s_int (b, g->captures);
-    s_lit (b, ",\"disputed_open\":");
-    s_int (b, g->disputed_open);
-    s_lit (b, ",\"ledger_charged\":");
-    s_int (b, g->ledger_charged);
-    s_lit (b, ",\"ledger_refunded\":");
-    s_int (b, g->ledger_refunded);
-    s_lit (b, ",\"open_disputes\":");
-    s_int (b, g->open_disputes);
-    s_lit (b, ",\"refunded_processor\":");
-    s_int (b, g->refunded_processor);
-    s_lit (b, "}");
+    int n = snprintf (out, RECON_EVIDENCE_FIGURES_SIZE,
+                      "{\"figures\":{\"captured\":%lld,\"captures\":%lld,\"disputed_open\":%lld,"
+                      "\"ledger_charged\":%lld,\"ledger_refunded\":%lld,\"open_disputes\":%lld,"
+                      "\"refunded_processor\":%lld},",
+                      (long long) g->captured, (long long) g->captures,
+                      (long long) g->disputed_open, (long long) g->ledger_charged,
+                      (long long) g->ledger_refunded, (long long) g->open_disputes,
+                      (long long) g->refunded_processor);
+    assert (n > 0 && n < RECON_EVIDENCE_FIGURES_SIZE);
+    return n;
 }
 
 static void
@@ -174,29 +159,20 @@ s_event (recon_copybuf_t *b, const recon_processor_event_t *e)
 }
 
 void
-recon_evidence_json (recon_copybuf_t *b, const recon_order_facts_t *f,
-                     const recon_figures_t *figures)
+recon_evidence_json (recon_copybuf_t *b, const recon_order_facts_t *f)
 {
-    recon_copybuf_bytes (b, "{", 1);
-    if (figures) {
-        s_key (b, "figures", 1);
-        s_figures (b, figures);
-    }
-    s_key (b, "fulfillment", !figures);
+    s_lit (b, "{\"fulfillment\":");
     s_fulfillment (b, &f->fulfillment);
-    s_key (b, "ledger", 0);
-    recon_copybuf_bytes (b, "[", 1);
+    s_lit (b, ",\"ledger\":[");
     for (size_t i = 0; i < f->nentries; i++) {
         if (i)
-            recon_copybuf_bytes (b, ",", 1);
+            s_lit (b, ",");
         s_entry (b, &f->entries[i]);
     }
-    s_lit (b, "]");
-    s_key (b, "processor", 0);
-    recon_copybuf_bytes (b, "[", 1);
+    s_lit (b, "],\"processor\":[");
     for (size_t i = 0; i < f->nevents; i++) {
         if (i)
-            recon_copybuf_bytes (b, ",", 1);
+            s_lit (b, ",");
         s_event (b, &f->events[i]);
     }
     s_lit (b, "]}");

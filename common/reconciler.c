@@ -186,7 +186,6 @@ s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *p
                     "starting a snapshot")
             || s_exec (r, c->db, "SET LOCAL cursor_tuple_fraction = 1", 0, NULL, NULL,
                        "planning the cursor")
-
             || s_exec (r, c->db, sql[i], n, params, NULL, "declaring the cursor"))
             return RECON_JOB_EDB;
     }
@@ -575,21 +574,18 @@ s_emit_order (recon_reconciler_t *r, const recon_order_facts_t *facts,
     recon_copybuf_end (orders);
     if (c->nmismatches == 0)
         return 0;
-    /*  The facts hash is taken of the facts alone; the evidence adds the
-        figures the classification drew from them.                        */
+    /*  The facts hash is taken of the facts alone; the evidence is the
+        same text with the figures the classification drew from them put
+        first (built once, not twice).                                    */
     text->len = 0;
     text->failed = 0;
-    recon_evidence_json (text, facts, NULL);
-    recon_copybuf_bytes (text, "", 1);
-    char hash[17];
-    if (!text->failed)
-        s_hash (text->data, hash);
-    text->len = 0;
-    recon_evidence_json (text, facts, &c->figures);
+    recon_evidence_json (text, facts);
     recon_copybuf_bytes (text, "", 1);
     if (text->failed)
         return -1;
-    const char *evidence = text->data;
+    char hash[17], figures[RECON_EVIDENCE_FIGURES_SIZE];
+    s_hash (text->data, hash);
+    recon_evidence_figures (&c->figures, figures);
     for (size_t i = 0; i < c->nmismatches; i++) {
         const recon_mismatch_t *m = &c->mismatches[i];
         recon_copybuf_cstr (flags, facts->order_id);
@@ -606,7 +602,8 @@ s_emit_order (recon_reconciler_t *r, const recon_order_facts_t *facts,
         recon_copybuf_tab (flags);
         recon_copybuf_cstr (flags, m->next_step);
         recon_copybuf_tab (flags);
-        recon_copybuf_cstr (flags, evidence);
+        recon_copybuf_cstr (flags, figures);
+        recon_copybuf_cstr (flags, text->data + 1); /* past the facts' own '{' */
         recon_copybuf_tab (flags);
         recon_copybuf_cstr (flags, hash);
         recon_copybuf_end (flags);
