@@ -581,6 +581,7 @@ s_sweep (s_broker_t *b, int64_t now)
     s_cancellations (b, db);
     s_settle_all (b, db);
     s_schedule (b, db);
+    b->dispatch_due = 0; /* this dispatch serves it */
     s_dispatch (b, db);
 }
 

@@ -17,9 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  The channel a settled run is announced on (payload: its id).          */
-#define S_CHANNEL "recon_runs"
-
 /*  Windows of up to this many events get exact shard boundaries; larger
     ones a sample of about S_SAMPLE_EVENTS (see recon_run_create).         */
 #define S_EXACT_EVENTS 200000
@@ -265,7 +262,7 @@ recon_run_settle (recon_db_t *db, int64_t run_id, char *state_out)
         "                    WHEN c.dead > 0 THEN 'failed' ELSE 'succeeded' END "
         "  FROM c WHERE r.run_id = $1 AND c.open = 0 AND r.finished_at IS NULL "
         /*  Delivered at commit to whoever waits (recon run --wait).      */
-        "RETURNING r.state, pg_notify('" S_CHANNEL "', r.run_id::text)", 1, p);
+        "RETURNING r.state, pg_notify('" RECON_RUN_SETTLED_CHANNEL "', r.run_id::text)", 1, p);
     if (!res)
         return -1;
     if (state_out) {
@@ -280,7 +277,7 @@ recon_run_settle (recon_db_t *db, int64_t run_id, char *state_out)
 int
 recon_run_listen (recon_db_t *db)
 {
-    return recon_db_exec (db, "LISTEN " S_CHANNEL) < 0 ? -1 : 0;
+    return recon_db_exec (db, "LISTEN " RECON_RUN_SETTLED_CHANNEL) < 0 ? -1 : 0;
 }
 
 int

@@ -25,9 +25,11 @@ typedef struct {
     const char *schedule_key;         /* NULL, or a unique key of a scheduled slot */
 } recon_run_request_t;
 
-/*  The channel recon_run_create notifies when it has stored new jobs
-    (recon-broker listens, to dispatch them at once).                     */
+/*  The channels of two announcements: recon_run_create's, when it has
+    stored new jobs (recon-broker listens, to dispatch them at once), and
+    recon_run_settle's, payload the run id (recon_run_wait_settled).      */
 #define RECON_RUN_JOBS_CHANNEL "recon_jobs"
+#define RECON_RUN_SETTLED_CHANNEL "recon_runs"
 
 /*  Creates the run and its jobs in one transaction and sets *RUN_ID. The
     run's orders_estimate is exact for a small window, estimated from the
