@@ -645,60 +645,77 @@ static const char *s_temp_sql =
     "CREATE TEMP TABLE IF NOT EXISTS recon_batch_orders (order_id text, state text, "
     "summary text) ON COMMIT DELETE ROWS";
 
-/*  Still seen: refresh facts; say so in the history when they changed.    */
-static const char *s_update_sql =
-    "WITH cur AS (SELECT m.mismatch_id, m.status, m.facts_hash <> f.facts_hash AS changed, "
-    "                    f.severity, f.amount_minor, f.currency, f.summary, f.next_step, "
-    "                    f.evidence, f.facts_hash "
-    "               FROM recon.mismatches m JOIN recon_batch_flags f USING (order_id, kind) "
-    "              WHERE m.status <> 'resolved' "
-    "                AND (m.facts_hash <> f.facts_hash OR m.last_seen_run IS DISTINCT FROM $1 "
-    "                     OR m.summary <> f.summary)), "
-    " upd AS (UPDATE recon.mismatches m SET severity = cur.severity, "
-    "                amount_minor = cur.amount_minor, currency = cur.currency, "
-    "                summary = cur.summary, next_step = cur.next_step, evidence = cur.evidence, "
-    "                facts_hash = cur.facts_hash, last_seen_run = $1, updated_at = now() "
-    "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
-    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
-    "                                    note, run_id) "
-    "SELECT mismatch_id, 'recon', 'updated', status, status, 'New facts: ' || summary, $1 "
-    "  FROM cur WHERE changed";
-
-/*  Resolved but flagged again: reopen when recon resolved it, or when the
-    facts changed since a person did.                                      */
-static const char *s_reopen_sql =
-    "WITH cur AS (SELECT m.mismatch_id, m.resolution, f.* "
-    "               FROM recon.mismatches m JOIN recon_batch_flags f USING (order_id, kind) "
-    "              WHERE m.status = 'resolved' "
-    "                AND (m.resolution = 'auto_resolved' OR m.facts_hash <> f.facts_hash)), "
-    " upd AS (UPDATE recon.mismatches m SET status = 'open', resolution = NULL, "
-    "                resolved_at = NULL, assignee = NULL, severity = cur.severity, "
-    "                amount_minor = cur.amount_minor, currency = cur.currency, "
-    "                summary = cur.summary, next_step = cur.next_step, evidence = cur.evidence, "
-    "                facts_hash = cur.facts_hash, last_seen_run = $1, updated_at = now() "
-    "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
-    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
-    "                                    note, run_id) "
-    "SELECT mismatch_id, 'recon', 'reopened', 'resolved', 'open', "
-    "       format('Flagged again (was resolved as %s): %s', resolution, summary), $1 FROM cur";
-
-static const char *s_insert_sql =
-    "WITH ins AS (INSERT INTO recon.mismatches (order_id, kind, severity, amount_minor, "
-    "                    currency, summary, next_step, evidence, facts_hash, first_seen_run, "
+/*  Every flagged (order, kind) of the batch in one statement, each looked
+    up in the queue once (it was three statements, one per case):
+    - still open (or claimed, snoozed): refresh the facts; say so in the
+      history when they changed;
+    - resolved: reopen when recon resolved it, or when the facts changed
+      since a person did; otherwise a person's resolution stands;
+    - not in the queue: open it.
+    Each case is decided from the statement's snapshot of the item, as the
+    three statements did. Yields the number of items opened.
+    The LATERAL ... LIMIT 1 (and OFFSET 0 in s_resolve_sql) keeps the
+    lookups one index probe per row of the batch. As a plain join the
+    planner, which has no statistics for the batch tables and guesses
+    their size, chose a hash join over a sequential scan of the whole
+    queue for every batch until the queue was large: a batch's cost grew
+    with the queue (in a 1M-order run 3-5 s of server time went there).  */
+static const char *s_flags_sql =
+    "WITH cur AS (SELECT f.*, m.mismatch_id, m.status, m.resolution, "
+    "                    m.facts_hash <> f.facts_hash AS changed, "
+    "                    CASE WHEN m.mismatch_id IS NULL THEN 'open' "
+    "                         WHEN m.status = 'resolved' THEN "
+    "                              CASE WHEN m.resolution = 'auto_resolved' "
+    "                                     OR m.facts_hash <> f.facts_hash THEN 'reopen' END "
+    "                         WHEN m.facts_hash <> f.facts_hash "
+    "                           OR m.last_seen_run IS DISTINCT FROM $1 "
+    "                           OR m.summary <> f.summary THEN 'update' END AS act "
+    "               FROM recon_batch_flags f "
+    "               LEFT JOIN LATERAL (SELECT mismatch_id, status, resolution, facts_hash, "
+    "                                         last_seen_run, summary FROM recon.mismatches m "
+    "                                   WHERE m.order_id = f.order_id AND m.kind = f.kind "
+    "                                   LIMIT 1) m ON true), "
+    " upd AS (UPDATE recon.mismatches m "
+    "            SET status = CASE WHEN cur.act = 'reopen' THEN 'open' ELSE m.status END, "
+    "                resolution = CASE WHEN cur.act = 'reopen' THEN NULL ELSE m.resolution END, "
+    "                resolved_at = CASE WHEN cur.act = 'reopen' THEN NULL ELSE m.resolved_at END, "
+    "                assignee = CASE WHEN cur.act = 'reopen' THEN NULL ELSE m.assignee END, "
+    "                severity = cur.severity, amount_minor = cur.amount_minor, "
+    "                currency = cur.currency, summary = cur.summary, next_step = cur.next_step, "
+    "                evidence = cur.evidence, facts_hash = cur.facts_hash, last_seen_run = $1, "
+    "                updated_at = now() "
+    "           FROM cur "
+    "          WHERE m.mismatch_id = cur.mismatch_id AND cur.act IN ('update', 'reopen') "
+    "      RETURNING m.mismatch_id, cur.act, cur.changed, cur.status, cur.resolution, "
+    "                cur.summary), "
+    " ins AS (INSERT INTO recon.mismatches (order_id, kind, severity, amount_minor, currency, "
+    "                    summary, next_step, evidence, facts_hash, first_seen_run, "
     "                    last_seen_run) "
     "             SELECT order_id, kind, severity, amount_minor, currency, summary, next_step, "
-    "                    evidence, facts_hash, $1, $1 FROM recon_batch_flags "
-    "             ON CONFLICT (order_id, kind) DO NOTHING RETURNING mismatch_id, summary) "
-    "INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, to_status, "
-    "                                    note, run_id) "
-    "SELECT mismatch_id, 'recon', 'opened', NULL, 'open', summary, $1 FROM ins";
+    "                    evidence, facts_hash, $1, $1 FROM cur WHERE act = 'open' "
+    "             ON CONFLICT (order_id, kind) DO NOTHING RETURNING mismatch_id, summary), "
+    " hist AS (INSERT INTO recon.mismatch_history (mismatch_id, actor, action, from_status, "
+    "                                              to_status, note, run_id) "
+    "          SELECT mismatch_id, 'recon', 'updated', status, status, "
+    "                 'New facts: ' || summary, $1 FROM upd WHERE act = 'update' AND changed "
+    "          UNION ALL "
+    "          SELECT mismatch_id, 'recon', 'reopened', 'resolved', 'open', "
+    "                 format('Flagged again (was resolved as %s): %s', resolution, summary), $1 "
+    "            FROM upd WHERE act = 'reopen' "
+    "          UNION ALL "
+    "          SELECT mismatch_id, 'recon', 'opened', NULL, 'open', summary, $1 FROM ins) "
+    "SELECT count(*) FROM ins";
 
-/*  Open items of orders in this batch that are no longer flagged.        */
+/*  Open items of orders in this batch that are no longer flagged (one
+    index probe per order of the batch: see s_flags_sql).                 */
 static const char *s_resolve_sql =
     "WITH cur AS (SELECT m.mismatch_id, m.status, o.state, o.summary "
-    "               FROM recon.mismatches m JOIN recon_batch_orders o USING (order_id) "
-    "              WHERE m.status <> 'resolved' AND NOT EXISTS (SELECT 1 FROM recon_batch_flags f "
-    "                    WHERE f.order_id = m.order_id AND f.kind = m.kind)), "
+    "               FROM recon_batch_orders o "
+    "               CROSS JOIN LATERAL (SELECT mismatch_id, status, kind FROM recon.mismatches m "
+    "                                    WHERE m.order_id = o.order_id AND m.status <> 'resolved' "
+    "                                   OFFSET 0) m "
+    "              WHERE NOT EXISTS (SELECT 1 FROM recon_batch_flags f "
+    "                    WHERE f.order_id = o.order_id AND f.kind = m.kind)), "
     " upd AS (UPDATE recon.mismatches m SET status = 'resolved', resolution = 'auto_resolved', "
     "                resolved_at = now(), snoozed_until = NULL, updated_at = now() "
     "           FROM cur WHERE m.mismatch_id = cur.mismatch_id RETURNING m.mismatch_id) "
@@ -782,9 +799,7 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     PGresult *opened = NULL;
     if (s_copy (r, "COPY recon_batch_flags FROM STDIN", flags)
         || s_copy (r, "COPY recon_batch_orders FROM STDIN", orders)
-        || s_exec (r, r->rw, s_update_sql, 1, params, NULL, "updating mismatches")
-        || s_exec (r, r->rw, s_reopen_sql, 1, params, NULL, "reopening mismatches")
-        || s_exec (r, r->rw, s_insert_sql, 1, params, &opened, "opening mismatches")
+        || s_exec (r, r->rw, s_flags_sql, 1, params, &opened, "writing mismatches")
         || s_exec (r, r->rw, s_resolve_sql, 1, params, NULL, "auto-resolving mismatches"))
         goto fail;
     /*  The fence last, just before COMMIT: nothing above is kept unless the
@@ -812,7 +827,7 @@ s_write_batch (recon_reconciler_t *r, const recon_job_spec_t *spec,
     }
     if (s_exec (r, r->rw, "COMMIT", 0, NULL, NULL, "COMMIT"))
         goto fail;
-    s_refresh_queue_stats (r, strtoll (PQcmdTuples (opened), NULL, 10));
+    s_refresh_queue_stats (r, strtoll (PQgetvalue (opened, 0, 0), NULL, 10));
     PQclear (opened);
     return 0;
 fail:

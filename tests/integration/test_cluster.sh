@@ -95,6 +95,23 @@ RECON_DATABASE_URL="$A" $WORKER --run "$run5" 2>/dev/null
 check "new facts reopen a human-resolved item" test "$(q "SELECT status FROM recon.mismatches WHERE mismatch_id = $mid")" = open
 check "reopening is in the history" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $mid AND action = 'reopened' AND actor = 'recon'")" -eq 1
 
+# new facts on a claimed item: the claim stays, the facts and the history change
+q "UPDATE recon.mismatches SET status = 'in_review', assignee = 'alice' WHERE mismatch_id = $mid" >/dev/null
+hash5=$(q "SELECT facts_hash FROM recon.mismatches WHERE mismatch_id = $mid")
+q "INSERT INTO recon.processor_events (processor, txn_id, order_id, kind, status, amount_minor, currency, occurred_at)
+   SELECT 'canonical', 'late_capture_2', order_id, 'charge', 'succeeded', 2, currency, '$TO'::timestamptz - interval '1 hour' FROM recon.mismatches WHERE mismatch_id = $mid" >/dev/null
+# and an item recon resolved, still flagged: recon reopens it (same facts)
+mid2=$(q "SELECT mismatch_id FROM recon.mismatches WHERE status = 'open' AND mismatch_id <> $mid ORDER BY mismatch_id LIMIT 1")
+q "UPDATE recon.mismatches SET status = 'resolved', resolution = 'auto_resolved', resolved_at = now() WHERE mismatch_id = $mid2" >/dev/null
+run7=$(RECON_DATABASE_URL="$A" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 1)
+RECON_DATABASE_URL="$A" $WORKER --run "$run7" 2>/dev/null
+check "new facts keep a claimed item claimed" test "$(q "SELECT status || ':' || assignee FROM recon.mismatches WHERE mismatch_id = $mid")" = "in_review:alice"
+check "new facts replace the old ones" test "$(q "SELECT facts_hash <> '$hash5' AND last_seen_run = $run7 AND evidence::text LIKE '%late_capture_2%' FROM recon.mismatches WHERE mismatch_id = $mid")" = t
+check "new facts are in the history" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $mid AND action = 'updated' AND actor = 'recon' AND from_status = 'in_review' AND note LIKE 'New facts: %' AND run_id = $run7")" -eq 1
+check "an auto-resolved item flagged again reopens" test "$(q "SELECT status || ':' || coalesce(resolution, '-') || ':' || last_seen_run FROM recon.mismatches WHERE mismatch_id = $mid2")" = "open:-:$run7"
+check "and says so in the history" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE mismatch_id = $mid2 AND action = 'reopened' AND note LIKE 'Flagged again (was resolved as auto_resolved)%' AND run_id = $run7")" -eq 1
+check "only those two items changed" test "$(q "SELECT count(*) FROM recon.mismatch_history WHERE run_id = $run7")" -eq 2
+
 # ---- the ledger in a database of its own (read through its own URL) --------
 newdb "cl_l_$$"; L=$url
 newdb "cl_p_$$"; P=$url
