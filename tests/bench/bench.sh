@@ -27,9 +27,10 @@ newdb() {
 }
 meta() { grep -o "\"$1\": *\"[^\"]*\"" "$G/meta.json" | cut -d'"' -f4; }
 
-# One run of recon with N workers on a fresh queue; sets t_run, rss_kb.
+# One run of recon with N workers and S shards on a fresh queue; sets
+# t_run, rss_kb, correct.
 recon_run() {
-    local n=$1
+    local n=$1 shards=$2
     q "TRUNCATE recon.mismatch_history, recon.mismatches, recon.jobs, recon.runs CASCADE" >/dev/null
     export RECON_BROKER_ENDPOINT="ipc://$work/broker.sock"
     RECON_DATABASE_URL="$url" $BROKER 2>>"$work/broker.log" & pids+=($!)
@@ -39,7 +40,7 @@ recon_run() {
     done
     sleep 0.5
     local t0; t0=$(now)
-    RECON_DATABASE_URL="$url" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards 4 --wait >/dev/null 2>&1 || true
+    RECON_DATABASE_URL="$url" $RECON run --from "$FROM" --to "$TO" --as-of "$AS_OF" --shards "$shards" --wait >/dev/null 2>&1 || true
     t_run=$(secs "$t0" "$(now)")
     rss_kb=0
     for p in "${wp[@]}"; do
@@ -93,7 +94,7 @@ READ_FLOOR=(
   "COPY (SELECT order_id, status, updated_at, shipped_at FROM fulfillment.fulfillment_orders ORDER BY order_id COLLATE \"C\") TO STDOUT")
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(psql -At "$RECON_DATABASE_URL" -c 'SHOW server_version') (fsync off, throw-away cluster)"
-printf '\n%-10s %-44s %10s %9s\n' orders measurement seconds ratio
+printf '\n%-10s %-47s %10s %9s\n' orders measurement seconds ratio
 for n in "${ORDERS[@]}"; do
     G=$work/g$n
     $GEN --orders "$n" --seed 1 --out "$G" >/dev/null
@@ -125,30 +126,34 @@ for n in "${ORDERS[@]}"; do
 
     t0=$(now); for s in "${READ_FLOOR[@]}"; do psql -At "$url" -c "$s" >/dev/null; done; t_floor=$(secs "$t0" "$(now)")
     t0=$(now); psql -q "$url" -c "$SQL_BASELINE" >/dev/null; t_sql=$(secs "$t0" "$(now)")
-    recon_run 1; t_r1=$t_run; ok1=$correct; rss1=$rss_kb
-    recon_run 2; t_r2=$t_run; ok2=$correct; rss2=$rss_kb
+    # as many shards as workers (docs/OPERATIONS.md, "How many shards"),
+    # and the default of 4 with 2 workers
+    recon_run 1 1; t_r1=$t_run; ok1=$correct; rss1=$rss_kb
+    recon_run 2 2; t_r2=$t_run; ok2=$correct; rss2=$rss_kb
+    recon_run 2 4; t_r24=$t_run; ok24=$correct
 
-    printf '%-10s %-44s %10s %9s\n' "$n" "raw COPY of stripe.csv (untyped table)" "$t_copy" "1.00"
-    printf '%-10s %-44s %10s %9s\n' "$n" "raw COPY, same table + recon's two keys" "$t_keyed" "$(ratio "$t_copy" "$t_keyed")x speed"
-    printf '%-10s %-44s %10s %9s\n' "$n" "recon import --format stripe" "$t_imp" "$(ratio "$t_copy" "$t_imp")x speed"
-    printf '%-10s %-44s %10s %9s\n' "$n" "  recon import / keyed raw COPY (speed)" "" "$(ratio "$t_keyed" "$t_imp")x"
-    printf '%-10s %-44s %10s %9s\n' "$n" "read floor: 3 sources sorted, COPY TO STDOUT" "$t_floor" "1.00"
-    printf '%-10s %-44s %10s %9s\n' "$n" "SQL baseline: FULL OUTER JOIN classify" "$t_sql" "$(ratio "$t_sql" "$t_floor")"
-    printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 1 worker (correct: $ok1)" "$t_r1" "$(ratio "$t_r1" "$t_floor")"
-    printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 2 workers (correct: $ok2)" "$t_r2" "$(ratio "$t_r2" "$t_floor")"
-    printf '%-10s %-44s %10s %9s\n' "$n" "  recon 2 workers / SQL baseline" "" "$(ratio "$t_r2" "$t_sql")"
-    printf '%-10s %-44s %10s %9s\n' "$n" "  worker peak RSS (MiB), 1 / 2 workers" "" "$((rss1 / 1024)) / $((rss2 / 1024))"
+    printf '%-10s %-47s %10s %9s\n' "$n" "raw COPY of stripe.csv (untyped table)" "$t_copy" "1.00"
+    printf '%-10s %-47s %10s %9s\n' "$n" "raw COPY, same table + recon's two keys" "$t_keyed" "$(ratio "$t_copy" "$t_keyed")x speed"
+    printf '%-10s %-47s %10s %9s\n' "$n" "recon import --format stripe" "$t_imp" "$(ratio "$t_copy" "$t_imp")x speed"
+    printf '%-10s %-47s %10s %9s\n' "$n" "  recon import / keyed raw COPY (speed)" "" "$(ratio "$t_keyed" "$t_imp")x"
+    printf '%-10s %-47s %10s %9s\n' "$n" "read floor: 3 sources sorted, COPY TO STDOUT" "$t_floor" "1.00"
+    printf '%-10s %-47s %10s %9s\n' "$n" "SQL baseline: FULL OUTER JOIN classify" "$t_sql" "$(ratio "$t_sql" "$t_floor")"
+    printf '%-10s %-47s %10s %9s\n' "$n" "recon run, 1 worker, 1 shard (correct: $ok1)" "$t_r1" "$(ratio "$t_r1" "$t_floor")"
+    printf '%-10s %-47s %10s %9s\n' "$n" "recon run, 2 workers, 2 shards (correct: $ok2)" "$t_r2" "$(ratio "$t_r2" "$t_floor")"
+    printf '%-10s %-47s %10s %9s\n' "$n" "recon run, 2 workers, 4 shards (correct: $ok24)" "$t_r24" "$(ratio "$t_r24" "$t_floor")"
+    printf '%-10s %-47s %10s %9s\n' "$n" "  recon 2 workers / SQL baseline" "" "$(ratio "$t_r2" "$t_sql")"
+    printf '%-10s %-47s %10s %9s\n' "$n" "  worker peak RSS (MiB), 1 / 2 workers" "" "$((rss1 / 1024)) / $((rss2 / 1024))"
     # A/B rows in the same invocation (RECON_TEST_BENCH_BATCHES="5000 10000"):
     # 2 workers with other batch sizes, then 1 worker again (is the first
     # run after an import slower?).
     if [ -n "${RECON_TEST_BENCH_BATCHES:-}" ]; then
         for b in $RECON_TEST_BENCH_BATCHES; do
-            RECON_BATCH_SIZE=$b recon_run 2
-            printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 2 workers, batch $b (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
-            printf '%-10s %-44s %10s %9s\n' "$n" "  worker peak RSS (MiB), batch $b" "" "$((rss_kb / 1024))"
+            RECON_BATCH_SIZE=$b recon_run 2 2
+            printf '%-10s %-47s %10s %9s\n' "$n" "recon run, 2 workers, batch $b (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
+            printf '%-10s %-47s %10s %9s\n' "$n" "  worker peak RSS (MiB), batch $b" "" "$((rss_kb / 1024))"
         done
-        recon_run 1
-        printf '%-10s %-44s %10s %9s\n' "$n" "recon run, 1 worker, again (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
+        recon_run 1 1
+        printf '%-10s %-47s %10s %9s\n' "$n" "recon run, 1 worker, again (correct: $correct)" "$t_run" "$(ratio "$t_run" "$t_floor")"
     fi
     psql -q "$RECON_DATABASE_URL" -c "DROP DATABASE bench_$n WITH (FORCE)" >/dev/null
 done
