@@ -109,12 +109,21 @@ s_log_job (s_broker_t *b, recon_log_level_t level, const char *event, int64_t ru
 
 /* ---- the database ------------------------------------------------------- */
 
+/*  Whether the connection is up. Not recon_db_ok: that also says no
+    after any failed statement (a lock timeout, say), and the broker keeps
+    a connection whose statement failed.                                   */
+static int
+s_db_up (const s_broker_t *b)
+{
+    return b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK;
+}
+
 /*  The database connection, reconnecting with backoff when it is down.
     NULL while unavailable: the broker keeps heartbeating meanwhile.        */
 static recon_db_t *
 s_db (s_broker_t *b)
 {
-    if (b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK)
+    if (s_db_up (b))
         return b->db;
     int64_t now = recon_clock_ms ();
     if (now < b->next_db_try)
@@ -702,7 +711,7 @@ s_ops_start (s_broker_t *b)
 static void
 s_health (s_broker_t *b)
 {
-    int db_ok = b->db && PQstatus (recon_db_conn (b->db)) == CONNECTION_OK;
+    int db_ok = s_db_up (b);
     recon_metric_set (b->m.db_up, NULL, db_ok);
     recon_ops_beat (b->ops);
     if (s_signal)
@@ -828,7 +837,7 @@ main (int argc, char **argv)
     while (!s_signal) {
         zmq_pollitem_t items[] = {{b.router, 0, ZMQ_POLLIN, 0}, {NULL, -1, ZMQ_POLLIN, 0}};
         int nitems = 1;
-        if (b.db && PQstatus (recon_db_conn (b.db)) == CONNECTION_OK) {
+        if (s_db_up (&b)) {
             items[1].fd = PQsocket (recon_db_conn (b.db));
             nitems = items[1].fd >= 0 ? 2 : 1;
         }
