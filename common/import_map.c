@@ -645,27 +645,31 @@ s_run (recon_db_t *db, const char *sql, const char *import_id, const char *file,
 
 /*  Later lines of the file repeating a key: identical ones are duplicates,
     different ones are rejected. Either way only the first line remains.   */
-static int
-s_dedupe_file (recon_db_t *db, const char *id, const char *file, const char *key,
-               const char *values, const char *what, recon_import_result_t *res)
+static int64_t
+s_dedupe_in (recon_db_t *db, const char *table, const char *id, const char *file,
+             const char *key, const char *values, const char *what, recon_import_result_t *res)
 {
     char sql[2048];
     snprintf (sql, sizeof sql,
-              "WITH first AS (SELECT %s AS k, min(source_line) AS line FROM recon_import_staging "
+              "WITH first AS (SELECT %s AS k, min(source_line) AS line FROM %s "
               "               GROUP BY 1 HAVING count(*) > 1),"
               " later AS (SELECT s.source_line, s.%s AS key, ROW(%s) IS DISTINCT FROM "
-              "             (SELECT ROW(%s) FROM recon_import_staging f "
+              "             (SELECT ROW(%s) FROM %s f "
               "               WHERE f.source_line = first.line) "
-              "             AS differs FROM recon_import_staging s JOIN first ON s.%s = first.k "
+              "             AS differs, concat_ws(',', s.%s, %s) AS raw "
+              "             FROM %s s JOIN first ON s.%s = first.k "
               "            WHERE s.source_line > first.line),"
+              /*  The reject keeps the line's facts as read, for review.  */
               " rej AS (INSERT INTO recon.import_rejects (import_id, file_name, line, field, "
-              "         reason, raw) SELECT $1::bigint, $2, source_line, '%s', format('%s %%s "
-              "         appears earlier in this file with different values', key), '' "
+              "         reason, raw) SELECT $1::bigint, $2, source_line, '%s', "
+              "         format('%s %%s appears earlier in this file with different values', "
+              "                key), raw "
               "         FROM later WHERE differs RETURNING 1),"
-              " del AS (DELETE FROM recon_import_staging s USING later "
+              " del AS (DELETE FROM %s s USING later "
               "         WHERE s.source_line = later.source_line RETURNING later.differs)"
               " SELECT (SELECT count(*) FROM rej), (SELECT count(*) FROM del WHERE NOT differs)",
-              key, key, values, values, key, key, what);
+              key, table, key, values, values, table, key, values, table, key, key, what,
+              table);
     const char *params[] = {id, file};
     PGresult *r = PQexecParams (recon_db_conn (db), sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (r) != PGRES_TUPLES_OK) {
@@ -675,18 +679,28 @@ s_dedupe_file (recon_db_t *db, const char *id, const char *file, const char *key
     }
     /*  Identical repeats count as duplicates: the engine derives those
         from what is left over.                                            */
-    res->rejected += atoll (PQgetvalue (r, 0, 0));
+    int64_t rejected = atoll (PQgetvalue (r, 0, 0)), identical = atoll (PQgetvalue (r, 0, 1));
+    res->rejected += rejected;
     PQclear (r);
-    return 0;
+    return rejected + identical;
 }
+
+/*  Later lines of the file repeating a key, in the staging table.         */
+static int
+s_dedupe_file (recon_db_t *db, const char *id, const char *file, const char *key,
+               const char *values, const char *what, recon_import_result_t *res)
+{
+    return s_dedupe_in (db, "recon_import_staging", id, file, key, values, what, res) < 0 ? -1 : 0;
+}
+
+/*  What makes two lines of one processor file the same transaction.      */
+#define S_PROCESSOR_FACTS "order_id, kind, status, amount_minor, currency, occurred_at"
 
 static int
 s_finalize_processor (recon_db_t *db, const char *id, const char *file,
                       recon_import_result_t *res)
 {
-    if (s_dedupe_file (db, id, file, "txn_id",
-                       "order_id, kind, status, amount_minor, currency, occurred_at",
-                       "transaction", res) < 0)
+    if (s_dedupe_file (db, id, file, "txn_id", S_PROCESSOR_FACTS, "transaction", res) < 0)
         return -1;
     /*  Another import of the same processor waits here (see below).     */
     if (recon_db_exec (db, "LOCK TABLE recon.processor_events IN SHARE ROW EXCLUSIVE MODE") < 0)
@@ -745,6 +759,22 @@ s_finalize_processor (recon_db_t *db, const char *id, const char *file,
     res->imported += imported;
     return 0;
 }
+
+/*  A first load's repeated lines, removed from the table itself: it held
+    nothing before this import (common/import.c, first load).           */
+static int64_t
+s_bulk_dedupe_processor (recon_db_t *db, const char *id, const char *file,
+                         recon_import_result_t *res)
+{
+    return s_dedupe_in (db, "recon.processor_events", id, file, "txn_id", S_PROCESSOR_FACTS,
+                        "transaction", res);
+}
+
+static const import_bulk_t s_processor_bulk = {
+    "recon.processor_events",
+    "COPY recon.processor_events (processor, txn_id, order_id, payment_ref, kind, status, "
+    "amount_minor, currency, occurred_at, source_line, import_id) FROM STDIN",
+    s_bulk_dedupe_processor};
 
 static int
 s_finalize_ledger (recon_db_t *db, const char *id, const char *file, recon_import_result_t *res)
@@ -835,18 +865,18 @@ static const import_format_t s_formats[] = {
     {RECON_IMPORT_PROCESSOR, "canonical", 0,
      {{"txn_id", 1}, {"order_id", 1}, {"payment_ref", 0}, {"kind", 1}, {"status", 1},
       {"amount_minor", 1}, {"currency", 1}, {"occurred_at", 1}, {NULL, 0}},
-     s_map_canonical_processor, PROCESSOR_STAGING, s_finalize_processor},
+     s_map_canonical_processor, PROCESSOR_STAGING, s_finalize_processor, &s_processor_bulk},
     {RECON_IMPORT_PROCESSOR, "stripe", 0,
      {{"balance_transaction_id", 1}, {"created_utc", 1}, {"reporting_category", 1},
       {"customer_facing_amount", 0}, {"customer_facing_currency", 0}, {"gross", 1},
       {"currency", 1}, {"charge_id", 0}, {"payment_intent_id", 0}, {"source_id", 0},
       {"payment_metadata[order_id]", 0}, {NULL, 0}},
-     s_map_stripe, PROCESSOR_STAGING, s_finalize_processor},
+     s_map_stripe, PROCESSOR_STAGING, s_finalize_processor, &s_processor_bulk},
     {RECON_IMPORT_PROCESSOR, "adyen", 1,
      {{"Merchant Reference", 1}, {"Psp Reference", 1}, {"Modification Reference", 0},
       {"Type", 1}, {"Creation Date", 1}, {"TimeZone", 0}, {"Gross Currency", 1},
       {"Gross Debit (GC)", 1}, {"Gross Credit (GC)", 1}, {NULL, 0}},
-     s_map_adyen, PROCESSOR_STAGING, s_finalize_processor},
+     s_map_adyen, PROCESSOR_STAGING, s_finalize_processor, &s_processor_bulk},
     {RECON_IMPORT_LEDGER, "canonical", 0,
      {{"entry_id", 1}, {"order_id", 1}, {"kind", 1}, {"amount_minor", 1}, {"currency", 1},
       {"recorded_at", 1}, {NULL, 0}},
@@ -854,14 +884,14 @@ static const import_format_t s_formats[] = {
      "CREATE TEMP TABLE recon_import_staging (entry_id text, order_id text, kind text, "
      "amount_minor bigint, currency text, recorded_at timestamptz, source_line bigint) "
      "ON COMMIT DROP",
-     s_finalize_ledger},
+     s_finalize_ledger, NULL},
     {RECON_IMPORT_FULFILLMENT, "canonical", 0,
      {{"order_id", 1}, {"status", 1}, {"updated_at", 1}, {"shipped_at", 0}, {NULL, 0}},
-     s_map_canonical_fulfillment, FULFILLMENT_STAGING, s_finalize_fulfillment},
+     s_map_canonical_fulfillment, FULFILLMENT_STAGING, s_finalize_fulfillment, NULL},
     {RECON_IMPORT_FULFILLMENT, "shopify", 1,
      {{"Name", 1}, {"Fulfillment Status", 1}, {"Created at", 1}, {"Fulfilled at", 0},
       {"Cancelled at", 0}, {NULL, 0}},
-     s_map_shopify, FULFILLMENT_STAGING, s_finalize_fulfillment},
+     s_map_shopify, FULFILLMENT_STAGING, s_finalize_fulfillment, NULL},
 };
 
 const import_format_t *

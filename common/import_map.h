@@ -34,6 +34,18 @@ typedef struct {
 
 typedef struct import_format import_format_t;
 
+/*  A format's first load (common/import.c): into TABLE while it is empty,
+    rows are COPYed by COPY_SQL — the staging line's columns, then the
+    source line and the import id — and the table's keys built after.     */
+typedef struct {
+    const char *table;
+    const char *copy_sql;
+    /*  Removes the file's repeated keys from TABLE as finalize does from
+        the staging table (rejects kept); returns the rows removed or -1. */
+    int64_t (*dedupe) (recon_db_t *db, const char *import_id, const char *file,
+                       recon_import_result_t *res);
+} import_bulk_t;
+
 struct import_format {
     recon_import_source_t source;
     const char *format;
@@ -46,6 +58,7 @@ struct import_format {
     /*  Merges the staging table into the real tables; fills counts.       */
     int (*finalize) (recon_db_t *db, const char *import_id, const char *file,
                      recon_import_result_t *res);
+    const import_bulk_t *bulk; /* NULL: every import merges through staging */
 };
 
 /*  The format for SOURCE and NAME, or NULL.                                */

@@ -49,6 +49,7 @@ typedef struct {
         char name[40];
         int64_t count;
     } categories[RECON_IMPORT_MAX_CATEGORIES]; /* skipped rows by category */
+    int first_load;     /* 1: the table was empty; rows loaded, then its keys built */
     char errstr[512];
 } recon_import_result_t;
 

@@ -73,6 +73,60 @@ url=$B; q "$money" >"$work/b.txt"
 check "stripe+adyen+other equal canonical, order by order" cmp -s "$work/a.txt" "$work/b.txt"
 check "equivalence compared real data" test "$(wc -l <"$work/a.txt")" -gt 20000
 
+# ---- first load: keys built after the rows, same result as a merge -------
+# Into an empty table the rows are COPYed straight in and the keys built
+# after (common/import.c). A file repeating transaction ids — once with the
+# same facts (a duplicate), once with others (a reject) — must come out
+# exactly as it does merged into a table that already holds an event.
+cat >"$work/rep.csv" <<'CSV'
+txn_id,order_id,payment_ref,kind,status,amount_minor,currency,occurred_at
+r1,ord_r1,ch_r1,charge,succeeded,100,USD,2026-11-03T10:00:00Z
+r2,ord_r2,ch_r2,charge,succeeded,200,USD,2026-11-03T10:01:00Z
+r1,ord_r1,ch_r1,charge,succeeded,100,USD,2026-11-03T10:00:00Z
+r2,ord_r2,ch_r2,charge,succeeded,250,USD,2026-11-03T10:01:00Z
+r3,ord_r3,ch_r3,refund,succeeded,50,EUR,2026-11-03T10:02:00Z
+CSV
+printf 'txn_id,order_id,payment_ref,kind,status,amount_minor,currency,occurred_at\nz0,ord_z0,,charge,succeeded,1,USD,2026-11-01T00:00:00Z\n' >"$work/z0.csv"
+keys="SELECT string_agg(indexdef, ' ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'recon' AND tablename = 'processor_events'"
+stored="SELECT string_agg(txn_id || ':' || amount_minor || currency || ':' || source_line, ' ' ORDER BY txn_id) FROM recon.processor_events WHERE txn_id LIKE 'r%'"
+kept="SELECT string_agg(line || ':' || field || ':' || reason, ' | ' ORDER BY line) FROM recon.import_rejects"
+newdb "imp_fl_$$"; FL=$url
+keys_before=$(q "$keys")
+run env RECON_DATABASE_URL="$FL" $RECON import processor --format canonical "$work/rep.csv"
+fl_rc=$rc fl_out=$out fl_err=$err
+check "a first load says so" has "$fl_out" "first load)"
+check "a first load rebuilds every key as it was" test "$(q "$keys")" = "$keys_before"
+check "... the primary key is a constraint again" test "$(q "SELECT contype FROM pg_constraint WHERE conrelid = 'recon.processor_events'::regclass AND conname = 'processor_events_pkey'")" = p
+fl_stored=$(q "$stored") fl_kept=$(q "$kept")
+newdb "imp_mg_$$"; MG=$url
+RECON_DATABASE_URL="$MG" $RECON import processor --format canonical "$work/z0.csv" >/dev/null 2>&1
+run env RECON_DATABASE_URL="$MG" $RECON import processor --format canonical "$work/rep.csv"
+check "into a table holding a row the import merges" bash -c '! grep -qF "first load" <<<"$1"' _ "$out"
+check "repeats: first load and merge exit alike ($fl_rc $rc)" test "$fl_rc" = "$rc" -a "$rc" = 1
+check "repeats: the same counts" test "${fl_out%% (import*}" = "${out%% (import*}"
+check "... which are right" has "$out" "5 rows: 3 imported, 0 updated, 1 duplicate, 0 skipped, 1 rejected"
+check "repeats: the same rows stored" test "$fl_stored" = "$(q "$stored")"
+check "... the first line of each" test "$fl_stored" = "r1:100USD:2 r2:200USD:3 r3:50EUR:6"
+check "repeats: the same reject kept" test "$fl_kept" = "$(q "$kept")"
+check "... naming line and field" test "$fl_kept" = "5:txn_id:transaction r2 appears earlier in this file with different values"
+check "... with the line's facts as read" test "$(q "SELECT raw FROM recon.import_rejects")" = "r2,ord_r2,charge,succeeded,250,USD,2026-11-03 10:01:00+00"
+check "repeats: the same message" test "$fl_err" = "$err"
+url=$FL
+run env RECON_DATABASE_URL="$FL" $RECON import processor --format canonical "$work/rep.csv"
+check "after a first load a re-import merges: all duplicates" has "$out" "5 rows: 0 imported, 0 updated, 4 duplicate"
+# A first load needs the table to itself at once: a reader holding it
+# (a worker's read, here psql) makes the import merge instead of waiting.
+newdb "imp_lk_$$"; LK=$url
+psql -q "$LK" -c "BEGIN" -c "LOCK TABLE recon.processor_events IN ACCESS SHARE MODE" -c "SELECT pg_sleep(30)" >/dev/null 2>&1 & holder=$!
+for _ in $(seq 100); do
+    [ "$(q "SELECT count(*) FROM pg_locks WHERE relation = 'recon.processor_events'::regclass AND granted")" -gt 0 ] && break
+    sleep 0.1
+done
+run env RECON_DATABASE_URL="$LK" $RECON import processor --format canonical "$work/rep.csv"
+q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'recon.processor_events'::regclass AND pid <> pg_backend_pid()" >/dev/null
+wait $holder 2>/dev/null
+check "a reader holding the table: the import merges, does not wait" bash -c '[ "$1" = 1 ] && ! grep -qF "first load" <<<"$2" && grep -qF "3 imported" <<<"$2"' _ "$rc" "$out"
+
 # ---- bad rows: kept, named, the good ones imported ------------------------
 newdb "imp_c_$$"; C=$url
 printf '\xef\xbb\xbf' >"$work/bad.csv"
