@@ -274,7 +274,7 @@ s_job_ended (s_worker_t *w, const worker_event_t *ev)
         return;
     }
     if (!w->stopping)
-        s_send_ready (w); /* idle again (after DONE/FAILED the broker knows, READY is harmless) */
+        s_send_ready (w); /* the broker hands the next job only after READY */
 }
 
 static void
@@ -300,8 +300,17 @@ s_on_broker_message (s_worker_t *w)
             recon_log_kv (w->log, RECON_LOG_WARN, "broker.unexpected_job", NULL);
             break;
         }
-        if (s_start_job (w, &m) < 0)
+        if (s_start_job (w, &m) < 0) {
+            /*  Say so at once: the broker renews the lease of a job it
+                thinks we hold, so silence would park the job forever.    */
             recon_log_kv (w->log, RECON_LOG_ERROR, "job.thread_failed", NULL);
+            worker_event_t ev = {.type = WORKER_EV_FAILED, .job_id = m.job_id,
+                                 .attempt = m.attempt, .retryable = 1};
+            snprintf (ev.error, sizeof ev.error, "worker could not start the job (out of memory "
+                      "or threads)");
+            s_send_job_msg (w, RECON_CMD_FAILED, &ev);
+            s_send_ready (w);
+        }
         break;
     case RECON_CMD_CANCEL:
         if (w->busy && m.job_id == w->spec.job_id && m.attempt == w->spec.attempt) {

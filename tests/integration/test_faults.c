@@ -31,6 +31,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "recon/proto.h"
 #include "recon/sandbox.h"
 #include "../support/test_db.h"
 #include "../support/test_gen.h"
@@ -190,6 +191,8 @@ static int
 s_group_setup (void **state)
 {
     s_env_t *env = calloc (1, sizeof *env);
+    assert_non_null (env);
+    *state = env; /* the teardown cleans up after a setup that failed half way */
     char **argv = s_argv;
     env->recon = argv[1];
     env->broker = argv[2];
@@ -232,7 +235,6 @@ s_group_setup (void **state)
               "awaiting_fulfillment|awaiting_ledger|awaiting_processor)$' | LC_ALL=C sort > %s",
               out, env->expected);
     assert_int_equal (system (cmd), 0);
-    *state = env;
     return 0;
 }
 
@@ -240,6 +242,8 @@ static int
 s_group_teardown (void **state)
 {
     s_env_t *env = *state;
+    if (!env)
+        return 0;
     recon_sandbox_destroy (&env->sb);
     char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf %s", env->dir);
@@ -312,9 +316,9 @@ s_case_start (s_env_t *env, s_case_t *c, const char *name, const char *extra_env
     s_start_run (c);
 }
 
-/*  A copy of the data, a broker and two workers; no run yet.             */
+/*  A copy of the data and a broker; no worker, no run yet.               */
 static void
-s_case_begin (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
+s_case_setup (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
 {
     memset (c, 0, sizeof *c);
     c->env = env;
@@ -327,6 +331,13 @@ s_case_begin (s_env_t *env, s_case_t *c, const char *name, const char *extra_env
               recon_sandbox_dir (env->sb));
     snprintf (c->endpoint, sizeof c->endpoint, "ipc://%s/%s.sock", env->dir, name);
     s_start_broker (c);
+}
+
+/*  A copy of the data, a broker and two workers; no run yet.             */
+static void
+s_case_begin (s_env_t *env, s_case_t *c, const char *name, const char *extra_env)
+{
+    s_case_setup (env, c, name, extra_env);
     s_start_worker (c);
     s_start_worker (c);
 }
@@ -790,6 +801,79 @@ test_untrusted_frames (void **state)
     assert_int_equal (system (cmd), 0);
 }
 
+/*  The next message from the broker within MS milliseconds: 1 and *M
+    filled, or 0 when none came (heartbeats skipped).                      */
+static int
+s_next_from_broker (void *sock, int ms, recon_msg_t *m)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, 20) <= 0)
+            continue;
+        char err[256];
+        int rc = recon_proto_recv (sock, 0, NULL, NULL, m, err, sizeof err);
+        assert_int_equal (rc, 0);
+        if (m->cmd != RECON_CMD_HEARTBEAT)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+s_say (void *sock, recon_msg_t *m)
+{
+    assert_int_equal (recon_proto_send (sock, NULL, 0, m), 0);
+}
+
+/*  A worker is handed a job only after it says READY. A worker that ends
+    a job sends DONE, then READY; a broker sweep between the two used to
+    hand it the next job, which the READY (holding nothing) then failed as
+    "worker restarted its job loop": an attempt spent and a retry pause
+    on the run's critical path. Here the READY comes 1 s after the DONE,
+    four sweeps later.                                                    */
+static void
+test_job_only_after_ready (void **state)
+{
+    s_case_t c;
+    s_case_setup (*state, &c, "f_ready_gate", NULL);
+    s_start_run (&c);
+    void *ctx = zmq_ctx_new ();
+    void *sock = zmq_socket (ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal (zmq_connect (sock, c.endpoint), 0);
+    recon_msg_t ready = {.cmd = RECON_CMD_READY};
+    snprintf (ready.worker_id, sizeof ready.worker_id, "by-hand");
+    snprintf (ready.version, sizeof ready.version, "test");
+    s_say (sock, &ready);
+    recon_msg_t job;
+    assert_true (s_next_from_broker (sock, 5000, &job));
+    assert_int_equal (job.cmd, RECON_CMD_JOB);
+    recon_msg_t done = {.cmd = RECON_CMD_DONE, .job_id = job.job_id, .attempt = job.attempt};
+    s_say (sock, &done);
+    recon_msg_t early;
+    int got = s_next_from_broker (sock, 1000, &early);
+    if (got)
+        fail_msg ("broker sent %s before READY", recon_cmd_name (early.cmd));
+    s_say (sock, &ready);
+    recon_msg_t next;
+    assert_true (s_next_from_broker (sock, 5000, &next));
+    assert_int_equal (next.cmd, RECON_CMD_JOB);
+    assert_true (next.job_id != job.job_id);
+    assert_int_equal (next.attempt, 1);
+    zmq_close (sock);
+    zmq_ctx_term (ctx);
+    char sql[200];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM recon.jobs WHERE job_id = %lld AND "
+              "state = 'running' AND attempt = 1", (long long) next.job_id);
+    assert_int_equal (s_scalar (c.url, sql), 1);
+    s_case_stop (&c);
+    char log[700], cmd[1600];
+    snprintf (log, sizeof log, "%s/%s.broker.log", c.env->dir, c.db);
+    snprintf (cmd, sizeof cmd, "grep -q 'restarted its job loop' %s", log);
+    assert_int_not_equal (system (cmd), 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -810,7 +894,11 @@ main (int argc, char **argv)
         cmocka_unit_test (test_cancel_running_run),
         cmocka_unit_test (test_broker_schedule_is_unique),
         cmocka_unit_test (test_untrusted_frames),
+        cmocka_unit_test (test_job_only_after_ready),
     };
     s_argv = argv;
+    /*  RECON_TEST_FILTER=test_cancel* runs just those (by hand, not CI).  */
+    if (getenv ("RECON_TEST_FILTER"))
+        cmocka_set_test_filter (getenv ("RECON_TEST_FILTER"));
     return cmocka_run_group_tests_name ("faults", tests, s_group_setup, s_group_teardown);
 }
