@@ -183,13 +183,28 @@ s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *p
         /*  A cursor is planned for its first rows by default; a job reads
             all of them, so plan for the whole result. No JIT: compiling
             the ledger view's cursor took 0.1 s of each job's 1.8 s there
-            and saved less than it cost (EXPLAIN ANALYZE, 1M orders).      */
+            and saved less than it cost (EXPLAIN ANALYZE, 1M orders).
+            A stream reads a whole shard, a large share of each source:
+            read the heap in its own order and sort, never through an index
+            or a merge join in key order. Events are stored in time order,
+            so the order-id index visits the heap at random, and PostgreSQL
+            prices that too low when the table is not in shared buffers:
+            1M orders, EXPLAIN ANALYZE, a sixteenth to all of the events
+            0.93-4.5 s by index, 0.45-2.5 s by scan and sort; the reference
+            ledger view over all entries 11.6 s by merge join, 4.7 s by
+            hash join (docs/BENCHMARKS.md). Lookups keep their indexes.    */
+        static const char plan_all[] = "SELECT set_config('cursor_tuple_fraction', '1', true), "
+                                       "       set_config('jit', 'off', true)";
+        static const char plan_stream[] =
+            "SELECT set_config('cursor_tuple_fraction', '1', true), "
+            "       set_config('jit', 'off', true), "
+            "       set_config('enable_indexscan', 'off', true), "
+            "       set_config('enable_bitmapscan', 'off', true), "
+            "       set_config('enable_mergejoin', 'off', true)";
         if (s_exec (r, c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
                     "starting a snapshot")
-            || s_exec (r, c->db,
-                       "SELECT set_config('cursor_tuple_fraction', '1', true), "
-                       "       set_config('jit', 'off', true)",
-                       0, NULL, NULL, "planning the cursor")
+            || s_exec (r, c->db, r->stream ? plan_stream : plan_all, 0, NULL, NULL,
+                       "planning the cursor")
             || s_exec (r, c->db, sql[i], n, params, NULL, "declaring the cursor"))
             return RECON_JOB_EDB;
     }
