@@ -261,6 +261,7 @@ if one '^\./dev bench$'; then
     run env -u RECON_BROKER_ENDPOINT RECON_DATABASE_URL="$sandbox_url" "$SRC/tests/bench/bench.sh" "$B" 3000
     check "bench.sh exits 0" test $rc -eq 0
     check "bench prints the read floor" has "$out" "read floor"
+    check "bench prints floor and baseline also with recon's plan settings, and recon against the faster" test "$(grep -c "recon's plan settings\|/ faster" <<<"$out")" -eq 4
     check "bench: recon is correct with 1 worker, 2 workers on 2 and on 4 shards" test "$(grep -c 'correct: yes' <<<"$out")" -eq 3
     check "bench prints the keyed raw COPY and the merged import against it" test "$(grep -c 'keyed raw COPY\|recon.s two keys' <<<"$out")" -eq 2
     check "bench prints the first load and the merged import" test "$(grep -c 'first load\|merged into a table' <<<"$out")" -eq 2
