@@ -189,10 +189,11 @@ s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *p
             or a merge join in key order. Events are stored in time order,
             so the order-id index visits the heap at random, and PostgreSQL
             prices that too low when the table is not in shared buffers:
-            1M orders, EXPLAIN ANALYZE, a sixteenth to all of the events
-            0.93-4.5 s by index, 0.45-2.5 s by scan and sort; the reference
-            ledger view over all entries 11.6 s by merge join, 4.7 s by
-            hash join (docs/BENCHMARKS.md). Lookups keep their indexes.    */
+            1M orders, EXPLAIN ANALYZE, a sixty-fourth to all of the
+            events 0.54-4.5 s by index, 0.33-2.5 s by scan and sort; the
+            reference ledger view over all entries 11.6 s by merge join,
+            4.7 s by hash join (docs/BENCHMARKS.md). Lookups keep their
+            indexes.                                                       */
         static const char plan_all[] = "SELECT set_config('cursor_tuple_fraction', '1', true), "
                                        "       set_config('jit', 'off', true)";
         static const char plan_stream[] =
