@@ -148,7 +148,7 @@ s_exec (s_job_t *job, const char *sql)
 static int
 s_begin (s_job_t *job)
 {
-    if (s_exec (job, "BEGIN") < 0 || s_exec (job, job->fmt->staging_sql) < 0)
+    if (s_exec (job, "BEGIN") < 0)
         return -1;
     const char *params[] = {s_source_name (job->fmt->source), job->fmt->format, job->path};
     PGresult *r = recon_db_query (job->db,
@@ -216,18 +216,15 @@ s_start_copy (s_job_t *job, const char *sql)
 /* ---- first load ------------------------------------------------------------ */
 
 /*  Runs SQL that may fail without failing the import (the caller rolls
-    back to a savepoint). Returns 0, or -1 with the SQLSTATE in STATE.    */
+    back to a savepoint), so no error is recorded on the connection: the
+    next file of the same `recon import` uses it. Returns 0 or -1.        */
 static int
-s_try (s_job_t *job, const char *sql, char state[6])
+s_try (s_job_t *job, const char *sql)
 {
     PGresult *r = PQexec (recon_db_conn (job->db), sql);
     ExecStatusType st = PQresultStatus (r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    const char *code = ok ? NULL : PQresultErrorField (r, PG_DIAG_SQLSTATE);
-    if (state)
-        snprintf (state, 6, "%s", code ? code : "");
     PQclear (r);
-    return ok ? 0 : -1;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
 }
 
 static void
@@ -274,7 +271,7 @@ s_drop_keys (s_job_t *job)
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        if (s_try (job, PQgetvalue (r, i, 0), NULL) < 0
+        if (s_try (job, PQgetvalue (r, i, 0)) < 0
             || !(job->keys[job->nkeys++] = strdup (PQgetvalue (r, i, 1)))) {
             PQclear (r);
             return -1;
@@ -292,33 +289,45 @@ static void
 s_first_load_begin (s_job_t *job)
 {
     const import_bulk_t *bulk = job->fmt->bulk;
-    if (!bulk || s_try (job, "SAVEPOINT recon_first_load", NULL) < 0)
+    if (!bulk || s_try (job, "SAVEPOINT recon_first_load") < 0)
         return;
     char sql[256];
     snprintf (sql, sizeof sql, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT", bulk->table);
     int empty = 0;
-    if (s_try (job, sql, NULL) == 0) {
+    if (s_try (job, sql) == 0) {
         snprintf (sql, sizeof sql, "SELECT NOT EXISTS (SELECT FROM %s)", bulk->table);
         PGresult *r = PQexec (recon_db_conn (job->db), sql);
         empty = PQresultStatus (r) == PGRES_TUPLES_OK && strcmp (PQgetvalue (r, 0, 0), "t") == 0;
         PQclear (r);
     }
     if (empty && s_drop_keys (job) == 0
-        && s_try (job, "RELEASE SAVEPOINT recon_first_load", NULL) == 0) {
+        && s_try (job, "RELEASE SAVEPOINT recon_first_load") == 0) {
         job->first_load = 1;
         return;
     }
     s_forget_keys (job);
-    s_try (job, "ROLLBACK TO SAVEPOINT recon_first_load", NULL);
-    s_try (job, "RELEASE SAVEPOINT recon_first_load", NULL);
+    s_try (job, "ROLLBACK TO SAVEPOINT recon_first_load");
+    s_try (job, "RELEASE SAVEPOINT recon_first_load");
 }
 
+/*  Builds the dropped keys. Returns 0; 1 when REPEATS_EXPECTED and a
+    unique key met a repeated value (nothing recorded: the caller removes
+    the repeats); -1 with recon_db_errstr set on any other failure.       */
 static int
-s_build_keys (s_job_t *job, char state[6])
+s_build_keys (s_job_t *job, int repeats_expected)
 {
-    for (int i = 0; i < job->nkeys; i++)
-        if (s_try (job, job->keys[i], state) < 0)
-            return -1;
+    for (int i = 0; i < job->nkeys; i++) {
+        PGresult *r = PQexec (recon_db_conn (job->db), job->keys[i]);
+        int rc = 0;
+        if (PQresultStatus (r) != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField (r, PG_DIAG_SQLSTATE);
+            rc = repeats_expected && state && strcmp (state, "23505") == 0
+                     ? 1 : recon_db_fail (job->db, r, "building the table's keys");
+        }
+        PQclear (r);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -328,20 +337,19 @@ s_build_keys (s_job_t *job, char state[6])
 static int
 s_first_load_finish (s_job_t *job)
 {
-    char state[6] = "";
     int64_t removed = 0;
     if (s_exec (job, "SAVEPOINT recon_keys") < 0)
         return -1;
-    if (s_build_keys (job, state) < 0) {
-        if (strcmp (state, "23505") != 0
-            || s_exec (job, "ROLLBACK TO SAVEPOINT recon_keys") < 0
-            || (removed = job->fmt->bulk->dedupe (job->db, job->import_id, job->path,
-                                                  job->res)) < 0
-            || s_build_keys (job, state) < 0) {
-            s_fail (job, "%s", removed < 0 ? recon_db_errstr (job->db)
-                                          : PQerrorMessage (recon_db_conn (job->db)));
+    int rc = s_build_keys (job, 1);
+    if (rc == 1) {
+        if (s_exec (job, "ROLLBACK TO SAVEPOINT recon_keys") < 0)
             return -1;
-        }
+        removed = job->fmt->bulk->dedupe (job->db, job->import_id, job->path, job->res);
+        rc = removed < 0 ? -1 : s_build_keys (job, 0);
+    }
+    if (rc < 0) {
+        s_fail (job, "%s", recon_db_errstr (job->db));
+        return -1;
     }
     job->res->imported += job->copied - removed;
     job->res->first_load = 1;
@@ -512,6 +520,9 @@ s_run (s_job_t *job)
         job->row.decimal_mark = job->opt->decimal_mark ? job->opt->decimal_mark : '.';
         job->row.processor = job->opt->processor ? job->opt->processor : job->fmt->format;
         s_first_load_begin (job);
+        /*  A first load COPYs into the table itself: no staging.           */
+        if (!job->first_load && s_exec (job, job->fmt->staging_sql) < 0)
+            return -1;
         if (s_stream_rows (job) < 0)
             return -1;
         if (job->first_load) {
