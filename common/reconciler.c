@@ -168,6 +168,14 @@ s_exec (recon_reconciler_t *r, recon_db_t *db, const char *sql, int n, const cha
 
 #define S_EPOCH(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
+/*  The planner settings of the read transactions (why: s_declare).       */
+#define S_PLAN                                                                 \
+    "SELECT set_config('cursor_tuple_fraction', '1', true), set_config('jit', 'off', true)"
+static const char s_plan_lookup[] = S_PLAN;
+static const char s_plan_stream[] = S_PLAN ", set_config('enable_indexscan', 'off', true), "
+                                    "set_config('enable_bitmapscan', 'off', true), "
+                                    "set_config('enable_mergejoin', 'off', true)";
+
 /*  Opens a read-only snapshot on each source and declares its cursor.
     The snapshot holds for the whole job: the three sources are each read
     at one instant, whatever imports run meanwhile.                        */
@@ -194,17 +202,9 @@ s_declare (recon_reconciler_t *r, char sql[3][1400], int n, const char *const *p
             reference ledger view over all entries 11.6 s by merge join,
             4.7 s by hash join (docs/BENCHMARKS.md). Lookups keep their
             indexes.                                                       */
-        static const char plan_all[] = "SELECT set_config('cursor_tuple_fraction', '1', true), "
-                                       "       set_config('jit', 'off', true)";
-        static const char plan_stream[] =
-            "SELECT set_config('cursor_tuple_fraction', '1', true), "
-            "       set_config('jit', 'off', true), "
-            "       set_config('enable_indexscan', 'off', true), "
-            "       set_config('enable_bitmapscan', 'off', true), "
-            "       set_config('enable_mergejoin', 'off', true)";
         if (s_exec (r, c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
                     "starting a snapshot")
-            || s_exec (r, c->db, r->stream ? plan_stream : plan_all, 0, NULL, NULL,
+            || s_exec (r, c->db, r->stream ? s_plan_stream : s_plan_lookup, 0, NULL, NULL,
                        "planning the cursor")
             || s_exec (r, c->db, sql[i], n, params, NULL, "declaring the cursor"))
             return RECON_JOB_EDB;
