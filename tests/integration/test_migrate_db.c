@@ -62,6 +62,29 @@ test_migrate_all_sets_idempotent (void **state)
     assert_null (db);
 }
 
+/*  ANALYZE samples 300 rows per unit of a table's largest statistics
+    target: one queue column left at the default (100), say a column a later
+    migration adds, brings back a 30,000-row sample of wide rows every time
+    a run doubles the queue (schema 8, docs/BENCHMARKS.md).                */
+static void
+test_queue_statistics_sample_bounded (void **state)
+{
+    recon_db_t *db = recon_db_connect (*state, "test");
+    assert_int_equal (recon_migrate_apply (db, recon_migration_set_find ("recon"), NULL, NULL), 0);
+    assert_int_equal (s_scalar (db, "SELECT count(*) FROM pg_attribute "
+                                    " WHERE attrelid IN ('recon.mismatches'::regclass, "
+                                    "                    'recon.mismatch_history'::regclass) "
+                                    "   AND attnum > 0 AND NOT attisdropped "
+                                    "   AND NOT coalesce(attstattarget, -1) BETWEEN 0 AND 20"),
+                      0);
+    assert_int_equal (s_scalar (db, "SELECT count(*) FROM pg_attribute "
+                                    " WHERE attrelid = 'recon.mismatches'::regclass "
+                                    "   AND attname IN ('status', 'kind', 'severity', 'currency') "
+                                    "   AND attstattarget = 20"),
+                      4);
+    recon_db_destroy (&db);
+}
+
 static void
 test_edited_migration_refused (void **state)
 {
@@ -173,6 +196,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_migrate_all_sets_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_queue_statistics_sample_bounded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_edited_migration_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_database_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_migration_rolls_back, s_setup, s_teardown),
