@@ -90,7 +90,12 @@ recon_db_fail (recon_db_t *db, const PGresult *res, const char *context)
     const char *msg = res ? PQresultErrorMessage (res) : "";
     if (!msg || !*msg)
         msg = PQerrorMessage (db->conn);
-    s_set_error (db, "%s%s%s%s%s", context ? context : "", context ? ": " : "", msg,
+    /*  Without libpq's trailing newline, so the SQLSTATE stays on the
+        message's line ("division by zero SQLSTATE 22012").               */
+    int len = (int) strlen (msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+        len--;
+    s_set_error (db, "%s%s%.*s%s%s", context ? context : "", context ? ": " : "", len, msg,
                  state ? " SQLSTATE " : "", state ? state : "");
     return -1;
 }

@@ -191,6 +191,20 @@ test_unreachable_database (void **state)
     recon_db_destroy (&db);
 }
 
+/*  A database error reads as one line with its SQLSTATE at the end, not
+    libpq's message, a newline, then the code.                              */
+static void
+test_error_text_one_line (void **state)
+{
+    recon_db_t *db = recon_db_connect (*state, "test");
+    assert_true (recon_db_ok (db));
+    assert_null (recon_db_query (db, "SELECT 1 / 0", 0, NULL));
+    assert_string_equal (recon_db_errstr (db), "ERROR:  division by zero SQLSTATE 22012");
+    assert_int_equal (recon_db_exec (db, "SELECT 1 / 0"), -1);
+    assert_string_equal (recon_db_errstr (db), "ERROR:  division by zero SQLSTATE 22012");
+    recon_db_destroy (&db);
+}
+
 int
 main (void)
 {
@@ -201,6 +215,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_newer_database_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_migration_rolls_back, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_concurrent_migrators, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_error_text_one_line, s_setup, s_teardown),
         cmocka_unit_test (test_unreachable_database),
     };
     return cmocka_run_group_tests_name ("migrate_db", tests, NULL, NULL);
