@@ -16,6 +16,17 @@ struct recon_db {
     char errstr[1024];
 };
 
+/*  The length of S without the newline (and spaces) libpq messages end
+    in: log lines must not end in one, and a SQLSTATE goes on its line.   */
+static size_t
+s_unterminated_len (const char *s)
+{
+    size_t len = strlen (s);
+    while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+        len--;
+    return len;
+}
+
 static void
 s_set_error (recon_db_t *db, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -26,10 +37,7 @@ s_set_error (recon_db_t *db, const char *fmt, ...)
     va_start (ap, fmt);
     vsnprintf (db->errstr, sizeof db->errstr, fmt, ap);
     va_end (ap);
-    /*  libpq messages end in a newline; log lines must not.              */
-    size_t len = strlen (db->errstr);
-    while (len && (db->errstr[len - 1] == '\n' || db->errstr[len - 1] == ' '))
-        db->errstr[--len] = '\0';
+    db->errstr[s_unterminated_len (db->errstr)] = '\0';
     db->failed = 1;
 }
 
@@ -90,12 +98,8 @@ recon_db_fail (recon_db_t *db, const PGresult *res, const char *context)
     const char *msg = res ? PQresultErrorMessage (res) : "";
     if (!msg || !*msg)
         msg = PQerrorMessage (db->conn);
-    /*  Without libpq's trailing newline, so the SQLSTATE stays on the
-        message's line ("division by zero SQLSTATE 22012").               */
-    int len = (int) strlen (msg);
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-        len--;
-    s_set_error (db, "%s%s%.*s%s%s", context ? context : "", context ? ": " : "", len, msg,
+    s_set_error (db, "%s%s%.*s%s%s", context ? context : "", context ? ": " : "",
+                 (int) s_unterminated_len (msg), msg,
                  state ? " SQLSTATE " : "", state ? state : "");
     return -1;
 }
